@@ -1,0 +1,35 @@
+# robustface: face super-resolution and occlusion-robust face recognition, as one DAG.
+# Rules are thin: every stage is `python -m robustface <stage>`; logic lives in src/robustface.
+import json
+import re
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+configfile: "config.yaml"
+
+
+validate(config, schema="workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/superres.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/downloads.smk"
+#TMP include: "workflow/rules/occlude.smk"
+#TMP include: "workflow/rules/train.smk"
+#TMP include: "workflow/rules/verify.smk"
+
+
+rule all:
+    input:
+        "results/sr_metrics.csv",
+        expand("results/figures/sr_grid_{variant}.png", variant=VARIANTS),
+        OCCLUSION_OUTPUTS,
+    default_target: True

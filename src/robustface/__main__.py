@@ -1,0 +1,39 @@
+"""`python -m robustface <stage> [args]`: one small CLI per pipeline stage."""
+from __future__ import annotations
+
+import importlib
+import sys
+
+# stage name -> module whose `main(argv: list[str]) -> int | None` runs it
+STAGES = {
+    "sample": "robustface.sample",
+    "ingest": "robustface.ingest",
+    "detect-align": "robustface.align.stage",
+    "merge-rejects": "robustface.rejects",
+    "degrade": "robustface.degrade",
+    "provision-realesrgan": "robustface.superres.provision",
+    "fetch": "robustface.fetch",
+    "superres": "robustface.superres.stage",
+    "sr-metrics": "robustface.metrics.stage",
+    "aggregate-sr-metrics": "robustface.metrics.aggregate",
+    "sr-grid": "robustface.metrics.grid",
+    "occlude": "robustface.occlude.stage",
+    "occlusion-report": "robustface.occlude.report",
+    "train": "robustface.recognition.stage",
+    "verify": "robustface.verification.stage",
+    "aggregate-verification": "robustface.verification.aggregate",
+    "bench": "robustface.bench",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"} or argv[0] not in STAGES:
+        print("usage: python -m robustface <stage> [options]\n\nstages:\n  " + "\n  ".join(STAGES), file=sys.stderr)
+        return 0 if argv and argv[0] in {"-h", "--help"} else 2
+    module = importlib.import_module(STAGES[argv[0]])
+    return int(module.main(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

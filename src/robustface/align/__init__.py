@@ -1,0 +1,1 @@
+"""Face detection, 68-point landmarks and similarity alignment to the ArcFace template."""

@@ -1,0 +1,79 @@
+"""`python -m robustface fetch`: download one weight file, verify its sha256, move it into place.
+
+    python -m robustface fetch --url URL --sha256 HEX|none --out PATH
+
+Used by Snakemake rules for connected users; tests and the default offline run never call it with the
+network. With `--sha256 none` the computed hash is printed (and written beside the file as PATH.sha256).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+CHUNK = 1 << 20
+
+
+class ChecksumMismatch(RuntimeError):
+    pass
+
+
+def download(url: str, out: Path, expected_sha256: str | None, timeout: float = 60.0) -> str:
+    """Stream `url` to a temporary file beside `out`, check sha256, rename. Returns the hash."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.part-{os.getpid()}")
+    digest = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as f:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            from tqdm import tqdm
+
+            with tqdm(total=total, unit="B", unit_scale=True, desc=out.name, disable=None) as bar:
+                for chunk in iter(lambda: response.read(CHUNK), b""):
+                    f.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+        actual = digest.hexdigest()
+        if expected_sha256 and actual != expected_sha256.lower():
+            raise ChecksumMismatch(f"sha256 of {url} is {actual}, expected {expected_sha256}")
+        os.replace(tmp, out)
+        return actual
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m robustface fetch", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--sha256", required=True, help="expected hex digest, or 'none' if unpublished")
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args(argv)
+    expected = None if args.sha256.lower() == "none" else args.sha256.lower()
+    if expected is not None and (len(expected) != 64 or any(c not in "0123456789abcdef" for c in expected)):
+        parser.error(f"--sha256 must be 64 hex digits or 'none', got {args.sha256!r}")
+    what = f"file {args.out} from {args.url} (sha256 {expected or 'unpublished'})"
+    try:
+        actual = download(args.url, args.out, expected)
+    except ChecksumMismatch as error:
+        print(f"fetch failed for {what}: {error}; the download was discarded", file=sys.stderr)
+        return 1
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        print(f"fetch failed for {what}: {error}\n"
+              f"download it by hand to {args.out} and check its sha256, or run where the URL is reachable",
+              file=sys.stderr)
+        return 1
+    if expected is None:
+        Path(f"{args.out}.sha256").write_text(f"{actual}  {args.out.name}\n")
+        print(f"no published sha256 for {args.url}; computed {actual} (recorded in {args.out}.sha256)")
+    print(f"fetched {args.out} sha256 {actual}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""Stage `aggregate-sr-metrics`: per-face CSVs -> one row per model x variant x res.
+
+    python -m robustface aggregate-sr-metrics --inputs per_face.csv [...] --out results/sr_metrics.csv
+        [--missing-json missing.json]
+
+`--missing-json` holds a list of {"model": ..., "reason": ...} (optionally "variant", "res")
+for models that could not run; each becomes a row with empty numbers and status = reason.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+
+from robustface.metrics.stage import write_csv_atomic
+
+KEYS = ["model", "variant", "res"]
+OUT_COLUMNS = KEYS + [
+    "n", "psnr_y_mean", "psnr_y_std", "ssim_y_mean", "ssim_y_std", "psnr_rgb_mean", "psnr_rgb_std",
+    "lpips_mean", "lpips_status", "id_cos_mean", "id_cos_std", "recognizer", "kernel", "hr_size", "status",
+]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="robustface aggregate-sr-metrics")
+    p.add_argument("--inputs", nargs="*", default=[], help="per-face CSVs from sr-metrics")
+    p.add_argument("--out", required=True)
+    p.add_argument("--missing-json", default=None, help='[{"model": ..., "reason": ...}, ...]')
+    return p.parse_args(argv)
+
+
+def _joined(values: pd.Series) -> str:
+    return ";".join(sorted({str(v) for v in values.dropna() if str(v) != ""}))
+
+
+def summarise(group: pd.DataFrame) -> dict:
+    row: dict = {"n": len(group)}
+    for metric in ("psnr_y", "ssim_y", "psnr_rgb", "id_cos"):
+        values = group[metric].astype(float)
+        row[f"{metric}_mean"] = values.mean() if values.notna().any() else np.nan
+        row[f"{metric}_std"] = values.std(ddof=0) if values.notna().any() else np.nan
+    lpips = group["lpips"].astype(float)
+    row["lpips_mean"] = lpips.mean() if lpips.notna().all() else np.nan
+    notes = _joined(group["notes"]) if "notes" in group else ""
+    if lpips.notna().all():
+        row["lpips_status"] = "ok"
+    else:
+        row["lpips_status"] = notes.removeprefix("lpips: ") or f"lpips missing for {int(lpips.isna().sum())} faces"
+    row["recognizer"] = _joined(group["recognizer"]) if "recognizer" in group else ""
+    row["kernel"] = _joined(group["kernel"])
+    row["hr_size"] = _joined(group["hr_size"])
+    row["status"] = "ok"
+    return row
+
+
+def aggregate(frames: list[pd.DataFrame], missing: list[dict]) -> pd.DataFrame:
+    rows = []
+    if frames:
+        per_face = pd.concat(frames, ignore_index=True)
+        for key, group in per_face.groupby(KEYS, sort=False, dropna=False):
+            rows.append({**dict(zip(KEYS, key)), **summarise(group)})
+    for item in missing:
+        if "model" not in item or "reason" not in item:
+            raise ValueError(f"--missing-json entries need 'model' and 'reason': {item}")
+        rows.append({"model": item["model"], "variant": item.get("variant", ""), "res": item.get("res", ""),
+                     "n": 0, "status": item["reason"]})
+    out = pd.DataFrame(rows, columns=OUT_COLUMNS)
+    out["_res"] = pd.to_numeric(out["res"], errors="coerce")
+    out = out.sort_values(["model", "variant", "_res"], kind="stable", na_position="last").drop(columns="_res")
+    return out.reset_index(drop=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    frames = [pd.read_csv(path, keep_default_na=True, dtype={"notes": str, "recognizer": str, "kernel": str})
+              for path in args.inputs]
+    missing = []
+    if args.missing_json:
+        with open(args.missing_json) as f:
+            missing = json.load(f)
+        if not isinstance(missing, list):
+            raise ValueError(f"{args.missing_json}: expected a JSON list of {{model, reason}}")
+    table = aggregate(frames, missing)
+    write_csv_atomic(table, args.out)
+    print(f"aggregate-sr-metrics: {len(table)} rows -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

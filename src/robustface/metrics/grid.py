@@ -1,0 +1,140 @@
+"""Stage `sr-grid`: a qualitative comparison figure (rows = faces, columns = HR, LR, SR).
+
+    python -m robustface sr-grid --hr HR.h5 [HR.h5 ...] --lr RES=LR.h5 [...] --sr MODEL:RES=SR.h5 [...]
+        --out grid.png [--n-faces 4] [--title TEXT]
+
+Columns: HR, then for each resolution (ascending) its LR input (nearest-neighbour upsampled
+for display) followed by every model's output at that resolution. Faces are the ones present
+in every input, sorted by image_id and picked evenly spaced: deterministic. A spec key may be
+repeated to add more shards of the same column.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import h5py
+import numpy as np
+
+from robustface.h5io import read_strings
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="robustface sr-grid")
+    p.add_argument("--hr", nargs="+", required=True)
+    p.add_argument("--lr", nargs="*", default=[], metavar="RES=H5")
+    p.add_argument("--sr", nargs="*", default=[], metavar="MODEL:RES=H5")
+    p.add_argument("--out", required=True)
+    p.add_argument("--n-faces", type=int, default=4)
+    p.add_argument("--title", default="")
+    return p.parse_args(argv)
+
+
+def _split_spec(spec: str, with_model: bool) -> tuple[str, int, str]:
+    try:
+        key, path = spec.split("=", 1)
+        model, res = key.rsplit(":", 1) if with_model else ("", key)
+        return model, int(res), path
+    except ValueError:
+        form = "MODEL:RES=H5" if with_model else "RES=H5"
+        raise ValueError(f"bad column spec {spec!r}; expected {form}") from None
+
+
+class ShardColumn:
+    """Images of one column, looked up by image_id over one or more shards."""
+
+    def __init__(self, paths: list[str]):
+        self.where: dict[str, tuple[str, int]] = {}
+        for path in paths:
+            with h5py.File(path, "r") as f:
+                for row, image_id in enumerate(read_strings(f, "image_id")):
+                    self.where[image_id] = (path, row)
+
+    def image(self, image_id: str) -> np.ndarray:
+        path, row = self.where[image_id]
+        with h5py.File(path, "r") as f:
+            return f["images"][row]
+
+
+def choose_faces(columns: list[ShardColumn], n: int) -> list[str]:
+    common = set(columns[0].where)
+    for column in columns[1:]:
+        common &= set(column.where)
+    ids = sorted(common)
+    if not ids:
+        raise ValueError("no image_id is present in every input shard")
+    picks = np.linspace(0, len(ids) - 1, num=min(n, len(ids))).round().astype(int)
+    return [ids[i] for i in picks]
+
+
+def build_columns(args: argparse.Namespace) -> list[tuple[str, ShardColumn]]:
+    lr_paths: dict[int, list[str]] = defaultdict(list)
+    sr_paths: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for spec in args.lr:
+        _, res, path = _split_spec(spec, with_model=False)
+        lr_paths[res].append(path)
+    for spec in args.sr:
+        model, res, path = _split_spec(spec, with_model=True)
+        sr_paths[(res, model)].append(path)
+    columns = [("HR", ShardColumn(args.hr))]
+    for res in sorted(set(lr_paths) | {r for r, _ in sr_paths}):
+        if res in lr_paths:
+            columns.append((f"LR {res}px", ShardColumn(lr_paths[res])))
+        for (r, model) in sorted(k for k in sr_paths if k[0] == res):
+            columns.append((f"{model} ({res}px)", ShardColumn(sr_paths[(r, model)])))
+    return columns
+
+
+def render(columns: list[tuple[str, ShardColumn]], image_ids: list[str], out: str, title: str = "") -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    hr_size = columns[0][1].image(image_ids[0]).shape[0]
+    fig, axes = plt.subplots(len(image_ids), len(columns), squeeze=False,
+                             figsize=(1.6 * len(columns), 1.6 * len(image_ids) + (0.4 if title else 0.2)))
+    for r, image_id in enumerate(image_ids):
+        for c, (label, column) in enumerate(columns):
+            img = column.image(image_id)
+            if img.shape[0] != hr_size:  # LR (or off-size) input: show blocky at HR size
+                img = cv2.resize(img, (hr_size, hr_size), interpolation=cv2.INTER_NEAREST)
+            ax = axes[r, c]
+            ax.imshow(img)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(label, fontsize=8)
+            if c == 0:
+                ax.set_ylabel(image_id, fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    out_path = Path(out)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_path.with_name(f".{out_path.stem}.tmp-{os.getpid()}{out_path.suffix}")
+    try:
+        fig.savefig(tmp, dpi=150)
+        os.replace(tmp, out_path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.n_faces < 1:
+        raise ValueError("--n-faces must be at least 1")
+    columns = build_columns(args)
+    image_ids = choose_faces([c for _, c in columns], args.n_faces)
+    render(columns, image_ids, args.out, args.title)
+    print(f"sr-grid: {len(image_ids)} faces x {len(columns)} columns -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

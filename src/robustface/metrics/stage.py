@@ -1,0 +1,207 @@
+"""Stage `sr-metrics`: per-face PSNR/SSIM (Y), PSNR (RGB), LPIPS and identity cosine of
+super-resolved faces against their HR originals, paired by `image_id`.
+
+    python -m robustface sr-metrics --hr HR.h5 [...] --sr SR.h5 [...] --model M --variant V
+        --res R --out per_face.csv [--recognizer sface] [--recognizer-model PATH]
+        [--lpips-weights PATH] [--hr-embeddings-cache PATH.npz] [--batch-size N] [--device cpu]
+
+Writes `per_face.csv` (atomically) and a sidecar `per_face.csv.json` with the LPIPS status,
+the recognizer, and counts. When the LPIPS backbone is missing the `lpips` column is empty
+and `notes` carries the reason (file, URL, hash).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from robustface.h5io import read_attrs, read_strings
+from robustface.metrics.identity import Embedder, cosine, load_embedder
+from robustface.metrics.image_quality import image_quality
+from robustface.metrics.lpips_metric import load_lpips
+
+COLUMNS = [
+    "image_id", "person", "model", "variant", "res", "kernel", "hr_size",
+    "psnr_y", "ssim_y", "psnr_rgb", "lpips", "id_cos", "recognizer", "notes",
+]
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="robustface sr-metrics", description=__doc__.split("\n\n")[0])
+    p.add_argument("--hr", nargs="+", required=True, help="HR shards (aligned or occluded)")
+    p.add_argument("--sr", nargs="+", required=True, help="SR shards of one model/variant/res")
+    p.add_argument("--model", required=True)
+    p.add_argument("--variant", required=True)
+    p.add_argument("--res", required=True, type=int)
+    p.add_argument("--out", required=True, help="per-face CSV")
+    p.add_argument("--recognizer", default="sface", help="sface | dlib | insightface_onnx | none")
+    p.add_argument("--recognizer-model", default=None, help="model file for the recognizer (required for insightface_onnx)")
+    p.add_argument("--lpips-weights", default=None, help="torchvision alexnet-owt-7be5be79.pth")
+    p.add_argument("--hr-embeddings-cache", default=None, help="npz cache of HR embeddings (read, extended, rewritten)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--device", default="cpu")
+    return p.parse_args(argv)
+
+
+class HrIndex:
+    """image_id -> (shard, row) over the HR shards; reads rows grouped per shard."""
+
+    def __init__(self, paths: list[str]):
+        self.paths = paths
+        self.where: dict[str, tuple[int, int]] = {}
+        self.person: dict[str, str] = {}
+        self.hr_size = None
+        for k, path in enumerate(paths):
+            with h5py.File(path, "r") as f:
+                ids = read_strings(f, "image_id")
+                persons = read_strings(f, "person") if "person" in f else [""] * len(ids)
+                size = int(f["images"].shape[1])
+            if self.hr_size not in (None, size):
+                raise ValueError(f"HR shards have different image sizes ({self.hr_size} and {size} in {path})")
+            self.hr_size = size
+            for row, (image_id, person) in enumerate(zip(ids, persons)):
+                self.where[image_id] = (k, row)
+                self.person[image_id] = person
+
+    def images(self, image_ids: list[str]) -> np.ndarray:
+        by_shard: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for pos, image_id in enumerate(image_ids):
+            shard, row = self.where[image_id]
+            by_shard[shard].append((row, pos))
+        out = np.empty((len(image_ids), self.hr_size, self.hr_size, 3), dtype=np.uint8)
+        for shard, pairs in by_shard.items():
+            pairs.sort()
+            rows = [r for r, _ in pairs]
+            with h5py.File(self.paths[shard], "r") as f:
+                out[[pos for _, pos in pairs]] = f["images"][rows]
+        return out
+
+
+def _atomic_path(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    path = Path(path)
+    tmp = _atomic_path(path)
+    try:
+        df.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json_atomic(obj, path: str | os.PathLike) -> None:
+    path = Path(path)
+    tmp = _atomic_path(path)
+    try:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class HrEmbeddingCache:
+    """HR embeddings keyed by image_id, stored as npz (`image_id`, `embedding`, `recognizer`)."""
+
+    def __init__(self, path: str | None, recognizer: str):
+        self.path, self.recognizer = (Path(path) if path else None), recognizer
+        self.vectors: dict[str, np.ndarray] = {}
+        self.dirty = False
+        if self.path and self.path.is_file():
+            with np.load(self.path, allow_pickle=False) as z:
+                if str(z["recognizer"]) == recognizer:
+                    self.vectors = dict(zip(z["image_id"].tolist(), z["embedding"]))
+
+    def get(self, image_ids: list[str], images: np.ndarray, embedder: Embedder) -> np.ndarray:
+        todo = [i for i, image_id in enumerate(image_ids) if image_id not in self.vectors]
+        if todo:
+            for i, vec in zip(todo, embedder.embed(images[todo])):
+                self.vectors[image_ids[i]] = vec
+            self.dirty = True
+        return np.stack([self.vectors[i] for i in image_ids])
+
+    def save(self) -> None:
+        if not (self.path and self.dirty):
+            return
+        tmp = _atomic_path(self.path).with_suffix(".npz")
+        ids = sorted(self.vectors)
+        try:
+            np.savez(tmp, image_id=np.array(ids), embedding=np.stack([self.vectors[i] for i in ids]),
+                     recognizer=np.array(self.recognizer))
+            os.replace(tmp, self.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _sr_attr(attrs: dict, key: str, default=""):
+    value = attrs.get(key, default)
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    hr = HrIndex(args.hr)
+    lpips_metric, lpips_status = load_lpips(args.lpips_weights, device=args.device)
+    embedder = None
+    if args.recognizer != "none":
+        params = {"model_path": args.recognizer_model} if args.recognizer_model else {}
+        embedder = load_embedder(args.recognizer, **params)
+    recognizer = embedder.name if embedder else ""
+    cache = HrEmbeddingCache(args.hr_embeddings_cache, recognizer) if embedder else None
+
+    rows, unmatched = [], 0
+    for sr_path in args.sr:
+        attrs = read_attrs(sr_path)
+        with h5py.File(sr_path, "r") as f:
+            ids_all = read_strings(f, "image_id")
+            keep = [i for i, image_id in enumerate(ids_all) if image_id in hr.where]
+            unmatched += len(ids_all) - len(keep)
+            sr_size = int(f["images"].shape[1])
+            if sr_size != hr.hr_size:
+                raise ValueError(f"{sr_path}: SR images are {sr_size}px but HR images are {hr.hr_size}px")
+            for start in tqdm(range(0, len(keep), args.batch_size), desc=f"sr-metrics {Path(sr_path).name}", unit="batch"):
+                idx = keep[start : start + args.batch_size]
+                ids = [ids_all[i] for i in idx]
+                sr_images = f["images"][idx]
+                hr_images = hr.images(ids)
+                quality = image_quality(sr_images, hr_images)
+                lp = lpips_metric(sr_images, hr_images) if lpips_metric else np.full(len(ids), np.nan)
+                if embedder:
+                    id_cos = cosine(embedder.embed(sr_images), cache.get(ids, hr_images, embedder))
+                else:
+                    id_cos = np.full(len(ids), np.nan)
+                for j, image_id in enumerate(ids):
+                    rows.append({
+                        "image_id": image_id, "person": hr.person[image_id], "model": args.model,
+                        "variant": args.variant, "res": args.res, "kernel": _sr_attr(attrs, "kernel"),
+                        "hr_size": hr.hr_size, "psnr_y": quality["psnr_y"][j], "ssim_y": quality["ssim_y"][j],
+                        "psnr_rgb": quality["psnr_rgb"][j], "lpips": lp[j], "id_cos": id_cos[j],
+                        "recognizer": recognizer, "notes": "" if lpips_status.ok else f"lpips: {lpips_status.reason}",
+                    })
+    if not rows:
+        raise ValueError(f"no SR image_id matched an HR image_id ({unmatched} SR rows, HR shards: {args.hr})")
+    if cache:
+        cache.save()
+    write_csv_atomic(pd.DataFrame(rows, columns=COLUMNS), args.out)
+    write_json_atomic({
+        "model": args.model, "variant": args.variant, "res": args.res, "n": len(rows),
+        "unmatched_sr_rows": unmatched, "recognizer": recognizer,
+        "lpips_status": "ok" if lpips_status.ok else lpips_status.reason,
+        "hr": [str(p) for p in args.hr], "sr": [str(p) for p in args.sr],
+    }, f"{args.out}.json")
+    print(f"sr-metrics: {len(rows)} faces -> {args.out} (lpips: {lpips_status}; unmatched SR rows: {unmatched})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

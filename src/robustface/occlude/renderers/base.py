@@ -1,0 +1,142 @@
+"""What every occluder renderer shares: the render context, a layer painter, parameter handling."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Mapping
+
+import cv2
+import numpy as np
+
+from robustface.occlude.geometry import FaceFrame, draw_polyline, fill_polygon
+
+# Keys every type accepts: the jitter of the occluder's placement (deterministic per face seed).
+COMMON_DEFAULTS: dict[str, Any] = {
+    "kind": None,  # renderer name; defaults to the type name
+    "scale_jitter": 0.05,  # relative
+    "rotation_jitter_deg": 3.0,
+    "shift_jitter": 0.03,  # inter-ocular units
+    "color_jitter": 0.08,  # relative brightness / per-channel
+}
+
+
+@dataclass
+class RenderContext:
+    face: np.ndarray  # (S, S, 3) uint8, the aligned face being occluded
+    frame: FaceFrame  # geometry from the (jittered) landmarks
+    rng: np.random.Generator
+    params: dict
+
+    @property
+    def size(self) -> int:
+        return self.face.shape[0]
+
+    @property
+    def lm(self) -> np.ndarray:
+        return self.frame.landmarks
+
+    @cached_property
+    def uv(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-pixel face-frame coordinates (inter-ocular units from the eye midpoint):
+        textures drawn in (u, v) rotate and scale with the face."""
+        s = self.size
+        ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
+        f = self.frame
+        dx, dy = xs - f.eye_mid[0], ys - f.eye_mid[1]
+        u = (dx * f.x_axis[0] + dy * f.x_axis[1]) / f.iod
+        v = (dx * f.y_axis[0] + dy * f.y_axis[1]) / f.iod
+        return u.astype(np.float32), v.astype(np.float32)
+
+    def value(self, key: str) -> float:
+        """A scalar parameter, or a uniform draw when it is given as [low, high]."""
+        return sample_value(self.rng, self.params[key], key)
+
+    def colour(self, key: str) -> np.ndarray:
+        """One colour (0..1 float RGB) drawn from the parameter's list of [r, g, b] (0..255), jittered."""
+        colours = np.asarray(self.params[key], np.float32).reshape(-1, 3)
+        base = colours[self.rng.integers(len(colours))] / 255.0
+        j = float(self.params.get("color_jitter", 0.0))
+        scale = 1.0 + self.rng.uniform(-j, j) + self.rng.uniform(-j / 3, j / 3, size=3)
+        return np.clip(base * scale, 0.0, 1.0).astype(np.float32)
+
+    def choice(self, key: str):
+        options = self.params[key]
+        if isinstance(options, str):
+            return options
+        return options[int(self.rng.integers(len(options)))]
+
+
+def sample_value(rng: np.random.Generator, spec, key: str = "value") -> float:
+    if isinstance(spec, (int, float)):
+        return float(spec)
+    if isinstance(spec, (list, tuple)) and len(spec) == 2:
+        lo, hi = float(spec[0]), float(spec[1])
+        if hi < lo:
+            raise ValueError(f"parameter {key!r}: range [{lo}, {hi}] has high < low")
+        return float(rng.uniform(lo, hi))
+    raise ValueError(f"parameter {key!r} must be a number or [low, high], got {spec!r}")
+
+
+class Painter:
+    """Stacks opaque-or-translucent parts back to front ("over" compositing, premultiplied),
+    giving the occluder's colour and its alpha."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.premult = np.zeros((size, size, 3), np.float32)
+        self.alpha = np.zeros((size, size), np.float32)
+
+    def coverage(self) -> np.ndarray:
+        return np.zeros((self.size, self.size), np.uint8)
+
+    def over(self, coverage: np.ndarray, colour, opacity: float | np.ndarray = 1.0) -> None:
+        """Paint `colour` (RGB 0..1, or an (S,S,3) image) where `coverage` (uint8 0..255 or float 0..1) is set."""
+        a = coverage.astype(np.float32) / 255.0 if coverage.dtype == np.uint8 else coverage.astype(np.float32)
+        a = a * opacity
+        colour = np.asarray(colour, np.float32)
+        a3 = a[..., None]
+        self.premult *= 1.0 - a3
+        self.premult += colour * a3
+        self.alpha = a + self.alpha * (1.0 - a)
+
+    def polygon(self, points: np.ndarray, colour, opacity: float = 1.0) -> np.ndarray:
+        cov = fill_polygon(self.coverage(), points, 255)
+        self.over(cov, colour, opacity)
+        return cov
+
+    def polyline(self, points: np.ndarray, colour, thickness: float, opacity: float = 1.0, closed: bool = False, clip: np.ndarray | None = None) -> None:
+        cov = draw_polyline(self.coverage(), points, 255, thickness, closed)
+        if clip is not None:
+            cov = (cov.astype(np.float32) / 255.0) * (clip.astype(np.float32) / 255.0 if clip.dtype == np.uint8 else clip)
+        self.over(cov, colour, opacity)
+
+    def shade(self, factor: np.ndarray) -> None:
+        """Multiply the colour painted so far by a per-pixel factor (lighting)."""
+        self.premult *= factor[..., None].astype(np.float32)
+
+    def layer(self) -> tuple[np.ndarray, np.ndarray]:
+        rgb = self.premult / np.maximum(self.alpha, 1e-6)[..., None]
+        return np.clip(rgb, 0.0, 1.0), np.clip(self.alpha, 0.0, 1.0)
+
+
+def edge_shading(coverage: np.ndarray, iod: float, depth: float = 0.15) -> np.ndarray:
+    """1 inside, falling to 1-depth at the edges of `coverage`: a cheap rounded-volume look."""
+    sigma = max(0.5, 0.08 * iod)
+    blurred = cv2.GaussianBlur(coverage.astype(np.float32) / 255.0, (0, 0), sigma)
+    return (1.0 - depth) + depth * np.clip(2.0 * blurred - 0.5, 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Renderer:
+    name: str
+    draw: Callable[[RenderContext], tuple[np.ndarray, np.ndarray]]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    category: str = ""
+
+    def resolve_params(self, params: Mapping[str, Any] | None) -> dict:
+        """Defaults overlaid with `params`; unknown keys are an error (they would be silently ignored)."""
+        allowed = {**COMMON_DEFAULTS, **self.defaults}
+        unknown = sorted(set(params or {}) - set(allowed))
+        if unknown:
+            raise ValueError(f"occluder {self.name!r}: unknown parameter(s) {unknown}; allowed: {sorted(allowed)}")
+        return {**allowed, **(params or {})}

@@ -1,0 +1,6 @@
+"""Face-recognition training: MobileFaceNet + ArcFace/CosFace heads, occlusion
+augmentation, knowledge distillation and the occlusion-type adaptive module.
+
+Entry points: `stage.main(argv)` (the `train` pipeline stage),
+`embedder.load_trained_embedder(path)` (inference), `bench.benchmark_training(...)`.
+"""

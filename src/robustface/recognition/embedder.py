@@ -1,0 +1,55 @@
+"""Inference with a trained checkpoint: the same interface as robustface.metrics.identity
+embedders (`name`, `dim`, `embed(images_uint8_NHWC) -> L2-normalised float32 (N, d)`)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import to_input_size, to_model_input
+from .model import FaceRecognizer, ModelSpec
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but CUDA is not available (use --device cpu or auto)")
+    return torch.device(device)
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[FaceRecognizer, dict]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"recognition checkpoint not found: {path}")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if "model" not in checkpoint or "spec" not in checkpoint:
+        raise ValueError(f"{path} is not a robustface recognition checkpoint (needs 'model' and 'spec')")
+    model = FaceRecognizer(ModelSpec(**checkpoint["spec"]))
+    model.load_state_dict(checkpoint["model"])
+    return model.to(device).eval(), checkpoint
+
+
+class TrainedEmbedder:
+    def __init__(self, model: FaceRecognizer, name: str, device: torch.device, batch_size: int = 128):
+        self.model, self.name, self.device, self.batch_size = model, name, device, batch_size
+        self.dim = model.spec.embedding_dim
+
+    @torch.no_grad()
+    def embed(self, images: np.ndarray) -> np.ndarray:
+        images = np.asarray(images)
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+            raise ValueError(f"embed expects uint8 (N, H, W, 3) RGB images, got {images.dtype} {images.shape}")
+        out = []
+        for start in range(0, len(images), self.batch_size):
+            batch = np.stack([to_input_size(im) for im in images[start : start + self.batch_size]])
+            x = to_model_input(torch.from_numpy(batch)).to(self.device)
+            out.append(self.model(x)["embedding"].float().cpu().numpy())
+        return np.concatenate(out).astype(np.float32) if out else np.zeros((0, self.dim), np.float32)
+
+
+def load_trained_embedder(path: str | Path, device: str = "auto", batch_size: int = 128) -> TrainedEmbedder:
+    dev = resolve_device(device)
+    model, checkpoint = load_model(path, dev)
+    return TrainedEmbedder(model, str(checkpoint.get("method", Path(path).parent.name)), dev, batch_size)

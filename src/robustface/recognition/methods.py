@@ -1,0 +1,73 @@
+"""Training methods: name -> settings. Each config entry under `methods:` names one of these as
+`base` (or is itself one of these names) and may override any key of DEFAULTS."""
+from __future__ import annotations
+
+import copy
+
+# Common settings; the config's `recognition:` block overrides these, then the method's entry.
+DEFAULTS: dict = {
+    "embedding_dim": 128,
+    "head": "arcface",          # arcface | cosface
+    "s": 64.0,
+    "m": 0.5,                   # arcface: additive angular margin (rad); cosface: cosine margin (0.35 typical)
+    "easy_margin": False,
+    "batch_size": 64,
+    "epochs": 2,
+    "optimizer": "sgd",         # sgd | adamw
+    "lr": 0.1,
+    "momentum": 0.9,
+    "weight_decay": 5e-4,
+    "scheduler": "cosine",      # cosine | step | constant
+    "warmup_epochs": 0.0,
+    "step_milestones": [0.5, 0.75, 0.9],  # fractions of training (scheduler: step), lr x 0.1 each
+    "occlusion_ratio": 0.0,     # fraction of samples replaced by an occluded version
+    "flip": True,
+    "brightness_jitter": 0.2,
+    "teacher": None,            # None | arcface_clean | sface | dlib | insightface_onnx | path/to/best.pt
+    "kd_lambda": 0.0,
+    "kd_projection": "auto",    # auto (when dims differ or teacher is external) | always | never
+    "adaptive": False,
+    "type_loss_weight": 0.0,    # weight of the occlusion-type cross-entropy (adaptive only)
+    "adapter_hidden": 64,
+    "val_max_pairs": 600,
+    "max_steps_per_epoch": 0,   # 0 = full epoch; N = cap (smoke budgets)
+    "device": "auto",           # auto | cpu | cuda | cuda:N
+    "num_workers": 0,
+    "preload": "auto",          # auto | true | false: read shards into memory when under preload_max_mb
+    "preload_max_mb": 2048,
+    "amp": "auto",              # auto (bf16 autocast on CUDA) | true | false
+    "seed": 0,
+    "log_every": 10,
+}
+
+METHODS: dict[str, dict] = {
+    "arcface_clean": {},
+    "arcface_occ": {"occlusion_ratio": 0.5},
+    "amofr_kd": {"occlusion_ratio": 0.5, "teacher": "arcface_clean", "kd_lambda": 1.0},
+    "amofr_full": {
+        "occlusion_ratio": 0.5,
+        "teacher": "arcface_clean",
+        "kd_lambda": 1.0,
+        "adaptive": True,
+        "type_loss_weight": 0.1,
+    },
+}
+
+
+def resolve_settings(method: str, overrides: dict | None = None) -> dict:
+    """DEFAULTS <- METHODS[base] <- overrides. `overrides` may carry `base` to name the method
+    a custom config entry derives from (default: the method name itself)."""
+    overrides = dict(overrides or {})
+    base = overrides.pop("base", method)
+    if base not in METHODS:
+        raise ValueError(f"unknown method {base!r}: choose one of {sorted(METHODS)} (or set `base:` to one)")
+    settings = copy.deepcopy(DEFAULTS)
+    settings.update(METHODS[base])
+    unknown = sorted(set(overrides) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(f"method {method!r}: unknown setting(s) {unknown}; known: {sorted(DEFAULTS)}")
+    settings.update(overrides)
+    settings["method"], settings["base"] = method, base
+    if settings["kd_lambda"] > 0 and not settings["teacher"]:
+        raise ValueError(f"method {method!r}: kd_lambda > 0 needs a `teacher`")
+    return settings

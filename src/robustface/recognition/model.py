@@ -1,0 +1,47 @@
+"""The trainable recognizer: MobileFaceNet (+ optional occlusion-type adaptive module)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .adaptive import OcclusionAdaptiveModule
+from .mobilefacenet import MobileFaceNet
+
+
+@dataclass
+class ModelSpec:
+    """Everything needed to rebuild the network from a checkpoint (stored in it as a dict)."""
+
+    embedding_dim: int = 128
+    adaptive: bool = False
+    type_names: list[str] = field(default_factory=lambda: ["clean"])
+    adapter_hidden: int = 64
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class FaceRecognizer(nn.Module):
+    def __init__(self, spec: ModelSpec):
+        super().__init__()
+        self.spec = spec
+        self.backbone = MobileFaceNet(spec.embedding_dim)
+        self.adaptive = (
+            OcclusionAdaptiveModule(512, spec.embedding_dim, len(spec.type_names), spec.adapter_hidden)
+            if spec.adaptive
+            else None
+        )
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """images: (N, 3, 112, 112) normalised. Returns `embedding` (L2-normalised), `raw`
+        (before normalisation, what the margin head sees) and `type_logits` (adaptive only)."""
+        raw, feature_map = self.backbone.forward_features(images)
+        out = {}
+        if self.adaptive is not None:
+            raw, out["type_logits"] = self.adaptive(raw, feature_map)
+        out["raw"] = raw
+        out["embedding"] = F.normalize(raw, dim=1)
+        return out

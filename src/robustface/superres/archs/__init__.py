@@ -1,0 +1,1 @@
+"""Architectures that are not importable from an installed package (one file each)."""

@@ -1,0 +1,60 @@
+"""`python -m robustface aggregate-verification`: concatenate per-method verification CSVs into
+results/verification_metrics.csv (stable order: method, condition, type_or_model, res) and draw
+the training-loss figure of the trained methods."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+import pandas as pd
+
+from .figures import plot_training_loss
+from .stage import COLUMNS, write_csv_atomic
+
+SORT_KEYS = ["method", "condition", "type_or_model", "res"]
+
+
+def aggregate(inputs: Sequence[str]) -> pd.DataFrame:
+    tables = []
+    for path in inputs:
+        table = pd.read_csv(path, keep_default_na=False, na_values=["nan", "NaN"])
+        missing = [c for c in COLUMNS if c not in table.columns]
+        if missing:
+            raise ValueError(f"{path}: missing columns {missing}")
+        tables.append(table)
+    if not tables:
+        return pd.DataFrame(columns=COLUMNS)
+    merged = pd.concat(tables, ignore_index=True)
+    merged["res"] = merged["res"].astype(str).str.replace(r"\.0$", "", regex=True)
+    order = merged.assign(_res=pd.to_numeric(merged["res"], errors="coerce").fillna(-1))
+    order = order.sort_values(["method", "condition", "type_or_model", "_res"], kind="stable")
+    return merged.loc[order.index].reset_index(drop=True)
+
+
+def _loss_item(text: str) -> tuple[str, str]:
+    method, sep, path = text.partition("=")
+    if not sep or not method or not path:
+        raise argparse.ArgumentTypeError(f"--loss items look like METHOD=CSV, got {text!r}")
+    return method, path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m robustface aggregate-verification", description=__doc__)
+    p.add_argument("--inputs", nargs="+", required=True, help="per-method CSVs from `verify`")
+    p.add_argument("--out", required=True, help="results/verification_metrics.csv")
+    p.add_argument("--loss", nargs="*", default=[], type=_loss_item, metavar="METHOD=CSV",
+                   help="training loss.csv of each trained method")
+    p.add_argument("--loss-figure", default="results/figures/training_loss.png")
+    args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
+    table = aggregate(args.inputs)
+    write_csv_atomic(table, args.out)
+    print(f"{len(table)} rows from {len(args.inputs)} file(s) -> {args.out}")
+    if args.loss:
+        plot_training_loss(dict(args.loss), args.loss_figure)
+        print(f"training loss of {len(args.loss)} method(s) -> {args.loss_figure}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

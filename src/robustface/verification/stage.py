@@ -1,0 +1,247 @@
+"""`python -m robustface verify`: verification metrics of one method under every condition.
+
+Embeds each needed image set once, scores pairs by cosine similarity and writes one CSV row per
+condition (see `COLUMNS`), a rejects CSV naming every pair that could not be evaluated and why,
+and per-method figures (ROC, accuracy vs threshold).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from .conditions import Condition, EmbeddingCache, ImageSet, build_conditions, build_image_sets, read_people
+from .figures import pick_accuracy_conditions, plot_accuracy_vs_threshold, plot_roc
+from .pairs import Pair, all_pairs, assign_folds, load_pairs, read_mfr2_labels, write_rejects
+from .protocol import evaluate
+
+COLUMNS = ["method", "condition", "type_or_model", "res", "n_pairs", "n_missing", "acc_mean", "acc_std",
+           "tar_far1e-3", "tar_far1e-2", "auc", "eer", "best_threshold"]
+
+
+def resolve_embedder(method: str, checkpoint: str | None, params: dict):
+    """A trained method when a checkpoint is given, else a pretrained recognizer by name."""
+    if checkpoint:
+        from robustface.recognition.embedder import load_trained_embedder
+        return load_trained_embedder(checkpoint)
+    from robustface.metrics.identity import load_embedder
+    return load_embedder(method, **params)
+
+
+def _key_value(text: str, what: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key or not value:
+        raise argparse.ArgumentTypeError(f"{what} must look like KEY=PATH, got {text!r}")
+    return key, value
+
+
+def _group(items: Sequence[str], what: str, parse_key: Callable[[str], object]) -> dict:
+    """Repeated KEY=PATH arguments -> {parsed key: [paths]} (several shards per key)."""
+    grouped: dict = {}
+    for item in items or []:
+        key, path = _key_value(item, what)
+        try:
+            parsed = parse_key(key)
+        except ValueError:
+            raise SystemExit(f"error: bad {what} key {key!r} in {item!r}") from None
+        grouped.setdefault(parsed, []).append(path)
+    return grouped
+
+
+def _sr_key(key: str) -> tuple[str, int]:
+    model, sep, res = key.rpartition(":")
+    if not sep or not model:
+        raise ValueError(key)
+    return model, int(res)
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m robustface verify", description=__doc__)
+    p.add_argument("--method", required=True, help="trained method name, or pretrained recognizer (sface, dlib, ...)")
+    p.add_argument("--checkpoint", help="best.pt of a trained method (absent: --method names a pretrained recognizer)")
+    p.add_argument("--embedder-params", default="{}", help="JSON keyword arguments for a pretrained recognizer")
+    p.add_argument("--pairs", default="all",
+                   help="pairs file, or `all` for every pair among the aligned faces (small sets)")
+    p.add_argument("--pairs-format", choices=["lfw", "mfr2"], default="lfw")
+    p.add_argument("--labels", help="MFR2 labels file (`Name, num, mask_type`): adds mask-label subsets")
+    p.add_argument("--aligned", nargs="+", required=True, help="aligned shards")
+    p.add_argument("--occluded", nargs="*", default=[], metavar="TYPE=H5")
+    p.add_argument("--lr", nargs="*", default=[], metavar="RES=H5")
+    p.add_argument("--sr", nargs="*", default=[], metavar="MODEL:RES=H5")
+    p.add_argument("--out", required=True, help="per-method metrics CSV")
+    p.add_argument("--rejects", help="rejected pairs CSV (default: <out stem>-rejects.csv)")
+    p.add_argument("--figures-dir", help="ROC and accuracy-vs-threshold PNGs go here")
+    p.add_argument("--settings", default="{}",
+                   help='JSON: {"batch_size": 64, "exclude_splits": [], "n_folds": 10}')
+    p.add_argument("--no-progress", action="store_true")
+    return p.parse_args(argv)
+
+
+def _hr_size(paths: Sequence[str]) -> int:
+    with h5py.File(paths[0], "r") as f:
+        return int(f["images"].shape[1])
+
+
+def _load_pair_list(args, aligned_ids: list[str], persons: list[str]) -> list[Pair]:
+    if args.pairs == "all":
+        return all_pairs(aligned_ids, persons)
+    if not Path(args.pairs).exists():
+        raise SystemExit(f"error: pairs file {args.pairs} does not exist")
+    return load_pairs(args.pairs, args.pairs_format)
+
+
+def _excluded_by_split(pairs: list[Pair], ids: list[str], splits: list[str], excluded: set[str]):
+    """Indices of pairs touching an identity of an excluded split (e.g. the training split)."""
+    split_of = dict(zip(ids, splits))
+    return {k for k, p in enumerate(pairs) if split_of.get(p.id_a) in excluded or split_of.get(p.id_b) in excluded}
+
+
+def _metrics_row(method: str, condition: Condition, type_or_model: str, n_missing: int, result) -> dict:
+    return {
+        "method": method, "condition": condition.condition, "type_or_model": type_or_model,
+        "res": condition.res if condition.res else "", "n_pairs": result.n_pairs, "n_missing": n_missing,
+        "acc_mean": result.acc_mean, "acc_std": result.acc_std,
+        "tar_far1e-3": result.tar_at_far[1e-3], "tar_far1e-2": result.tar_at_far[1e-2],
+        "auc": result.auc, "eer": result.eer, "best_threshold": result.best_threshold,
+    }
+
+
+def _mask_state(label: str | None) -> str:
+    if label is None:
+        return "unlabelled"
+    return "unmasked" if label.strip().lower() in {"no-mask", "no_mask", "nomask", "none"} else "masked"
+
+
+def write_csv_atomic(table: pd.DataFrame, path: str | os.PathLike) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def run_verification(embedder, method: str, pairs: list[Pair], sets: dict[str, ImageSet], *, hr_size: int,
+                     folds: list[int], excluded: set[int] = frozenset(), labels: dict[str, str] | None = None,
+                     batch_size: int = 64, progress: bool = True):
+    """Evaluate every condition; returns (metrics table, reject rows, {label: (scores, same, roc)})."""
+    cache = EmbeddingCache(embedder.embed, hr_size, batch_size=batch_size, progress=progress)
+    folds_arr, same_arr = np.asarray(folds), np.array([p.same for p in pairs], dtype=bool)
+    rows, rejects, curves = [], [], {}
+    for k in sorted(excluded):
+        p = pairs[k]
+        rejects.append({"condition": "*", "type_or_model": "", "res": "", "pair_index": k, "id_a": p.id_a,
+                        "id_b": p.id_b, "same": int(p.same), "reason": "identity in an excluded split"})
+    candidates = [k for k in range(len(pairs)) if k not in excluded]
+    for condition in build_conditions(sets):
+        set_a, set_b = sets[condition.set_a], sets[condition.set_b]
+        have_a, have_b = cache.available(set_a), cache.available(set_b)
+        valid = []
+        for k in candidates:
+            p = pairs[k]
+            missing = [f"{side} not in {s.key}" for side, pid, s, have in
+                       (("id_a", p.id_a, set_a, have_a), ("id_b", p.id_b, set_b, have_b)) if pid not in have]
+            if missing:
+                rejects.append({"condition": condition.condition, "type_or_model": condition.type_or_model,
+                                "res": condition.res or "", "pair_index": k, "id_a": p.id_a, "id_b": p.id_b,
+                                "same": int(p.same), "reason": "; ".join(missing)})
+            else:
+                valid.append(k)
+        emb_a = cache.get(set_a, [pairs[k].id_a for k in valid])
+        emb_b = cache.get(set_b, [pairs[k].id_b for k in valid])
+        scores = _cosine_scores([emb_a[pairs[k].id_a] for k in valid], [emb_b[pairs[k].id_b] for k in valid])
+        valid_arr = np.asarray(valid, dtype=int)
+        result = evaluate(scores, same_arr[valid_arr], folds_arr[valid_arr])
+        rows.append(_metrics_row(method, condition, condition.type_or_model, len(candidates) - len(valid), result))
+        curves[condition.label] = (scores, same_arr[valid_arr], result.roc)
+        if labels is not None and condition.condition == "clean-clean":
+            rows += _label_subsets(method, condition, pairs, valid, scores, same_arr, folds_arr, labels)
+    return pd.DataFrame(rows, columns=COLUMNS), rejects, curves, cache
+
+
+def _cosine_scores(rows_a: list[np.ndarray], rows_b: list[np.ndarray]) -> np.ndarray:
+    if not rows_a:
+        return np.zeros(0)
+    return np.einsum("nd,nd->n", np.stack(rows_a), np.stack(rows_b)).astype(np.float64)
+
+
+def _label_subsets(method, condition, pairs, valid, scores, same_arr, folds_arr, labels) -> list[dict]:
+    """MFR2: clean-clean split by the labelled mask state of both images (masked-unmasked, ...)."""
+    groups: dict[str, list[int]] = {}
+    for position, k in enumerate(valid):
+        states = sorted([_mask_state(labels.get(pairs[k].id_a)), _mask_state(labels.get(pairs[k].id_b))])
+        groups.setdefault("-".join(states), []).append(position)
+    out = []
+    for name, positions in sorted(groups.items()):
+        positions_arr = np.asarray(positions)
+        ks = np.asarray(valid)[positions_arr]
+        result = evaluate(scores[positions_arr], same_arr[ks], folds_arr[ks])
+        subset = Condition("labelled-mask", name, None, condition.set_a, condition.set_b)
+        out.append(_metrics_row(method, subset, name, 0, result))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    settings = json.loads(args.settings)
+    params = json.loads(args.embedder_params)
+    sets = build_image_sets(
+        args.aligned,
+        occluded=_group(args.occluded, "--occluded", str),
+        lr=_group(args.lr, "--lr", int),
+        sr=_group(args.sr, "--sr", _sr_key),
+    )
+    ids, persons, splits = read_people(args.aligned)
+    pairs = _load_pair_list(args, ids, persons)
+    labels = read_mfr2_labels(args.labels) if args.labels else None
+    excluded = _excluded_by_split(pairs, ids, splits, set(settings.get("exclude_splits") or []))
+    training_pairs = len(_excluded_by_split(pairs, ids, splits, {"train"}))
+    if training_pairs and not excluded:
+        print(f"warning: {training_pairs} of {len(pairs)} pairs involve identities of the training split",
+              file=sys.stderr)
+    folds = assign_folds(pairs, int(settings.get("n_folds", 10)))
+    embedder = resolve_embedder(args.method, args.checkpoint, params)
+
+    start = time.perf_counter()
+    table, rejects, curves, cache = run_verification(
+        embedder, args.method, pairs, sets, hr_size=_hr_size(args.aligned), folds=folds, excluded=excluded,
+        labels=labels, batch_size=int(settings.get("batch_size", 64)), progress=not args.no_progress)
+    elapsed = time.perf_counter() - start
+
+    write_csv_atomic(table, args.out)
+    rejects_path = args.rejects or str(Path(args.out).with_name(Path(args.out).stem + "-rejects.csv"))
+    write_rejects(rejects_path, rejects)
+    if args.figures_dir:
+        write_figures(args.method, curves, args.figures_dir)
+    evaluated = int(table["n_pairs"].sum())
+    print(f"{args.method}: {len(pairs)} pairs, {len(table)} conditions, {evaluated} pair evaluations, "
+          f"{cache.images_embedded} images embedded in {elapsed:.1f}s "
+          f"({evaluated / max(elapsed, 1e-9):.1f} pairs/s); {len(rejects)} rejects -> {rejects_path}")
+    for row in table.itertuples(index=False):
+        print(f"  {row.condition:18s} {str(row.type_or_model):16s} {str(row.res):>4s} n={row.n_pairs:5d} "
+              f"acc={_fmt(row.acc_mean)} auc={_fmt(row.auc)} eer={_fmt(row.eer)}")
+    return 0
+
+
+def _fmt(value: float) -> str:
+    return "  nan " if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+
+
+def write_figures(method: str, curves: dict, figures_dir: str | os.PathLike) -> None:
+    figures_dir = Path(figures_dir)
+    plot_roc({label: roc for label, (_, _, roc) in curves.items()}, figures_dir / "roc.png", f"ROC: {method}")
+    chosen = pick_accuracy_conditions(list(curves))
+    plot_accuracy_vs_threshold({label: curves[label][:2] for label in chosen},
+                               figures_dir / "accuracy_vs_threshold.png", f"Accuracy vs threshold: {method}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+# Explicit downloads for connected users (never part of the default run). Every file is pinned
+# by URL and sha256; a failed or mismatching download stops with file, URL and checksum named.
+# LFW: scikit-learn's figshare mirror (funneled images; LFW's deep-funneled set works the same
+# through lfw_root). Run: snakemake --cores 1 download_lfw download_weights
+
+LFW_FILES = {
+    "lfw-funneled.tgz": ("https://ndownloader.figshare.com/files/5976015",
+                         "b47c8422c8cded889dc5a13418c4bc2abbda121092b3533a83306f90d900100a"),
+    "pairsDevTrain.txt": ("https://ndownloader.figshare.com/files/5976012",
+                          "1d454dada7dfeca0e7eab6f65dc4e97a6312d44cf142207be28d688be92aabfa"),
+    "pairsDevTest.txt": ("https://ndownloader.figshare.com/files/5976009",
+                         "7cb06600ea8b2814ac26e946201cdb304296262aad67d046a16a7ec85d0ff87c"),
+}
+OFFICIAL_WEIGHTS = {entry.weights.filename: entry.weights for entry in SR_REGISTRY.values() if entry.weights}
+
+
+rule fetch_lfw_file:
+    output:
+        "resources/downloads/lfw/{lfw_file}",
+    params:
+        url=lambda w: LFW_FILES[w.lfw_file][0],
+        sha256=lambda w: LFW_FILES[w.lfw_file][1],
+    wildcard_constraints:
+        lfw_file="|".join(re.escape(name) for name in LFW_FILES),
+    log:
+        "logs/downloads/{lfw_file}.log",
+    shell:
+        "{PY} -m robustface fetch --url {params.url} --sha256 {params.sha256} --out {output} > {log} 2>&1"
+
+
+rule download_lfw:
+    input:
+        "resources/downloads/lfw/lfw-funneled.tgz",
+        "resources/downloads/lfw/pairsDevTrain.txt",
+        "resources/downloads/lfw/pairsDevTest.txt",
+    output:
+        directory("resources/downloads/lfw/lfw_funneled"),
+    log:
+        "logs/downloads/lfw_extract.log",
+    shell:
+        "tar -xzf {input[0]} -C resources/downloads/lfw > {log} 2>&1"
+
+
+rule fetch_weights:
+    output:
+        "resources/weights/{weights_file}",
+    params:
+        url=lambda w: OFFICIAL_WEIGHTS[w.weights_file].url,
+        sha256=lambda w: OFFICIAL_WEIGHTS[w.weights_file].sha256 or "none",
+    wildcard_constraints:
+        weights_file="|".join(re.escape(name) for name in OFFICIAL_WEIGHTS),
+    log:
+        "logs/downloads/{weights_file}.log",
+    shell:
+        "{PY} -m robustface fetch --url {params.url} --sha256 {params.sha256} --out {output} > {log} 2>&1"
+
+
+rule download_weights:
+    input:
+        [f"resources/weights/{name}" for name in OFFICIAL_WEIGHTS],

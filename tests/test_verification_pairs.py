@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from robustface.verification.pairs import (
-    Pair, PairsFormatError, all_pairs, assign_folds, default_pairs, load_pairs, read_lfw_pairs,
+    Pair, PairsFormatError, all_pairs, assign_folds, default_exclude_splits, default_pairs, load_pairs, read_lfw_pairs,
     read_mfr2_labels, read_mfr2_pairs, write_rejects,
 )
 
@@ -88,6 +88,12 @@ def test_default_pairs(tmp_path):
     assert default_pairs({"dataset": "lfw", "lfw_root": str(tmp_path)}) == str(tmp_path / "pairsDevTrain.txt")
     (tmp_path / "pairsDevTest.txt").write_text("0\n")
     assert default_pairs({"dataset": "lfw", "lfw_root": str(tmp_path)}) == str(tmp_path / "pairsDevTest.txt")
+
+
+def test_default_exclude_splits():
+    assert default_exclude_splits({"dataset": "lfw"}) == ["train"]
+    assert default_exclude_splits({"dataset": "sample"}) == []
+    assert default_exclude_splits({"dataset": "lfw", "verification": {"exclude_splits": []}}) == []
 
 
 def test_write_rejects(tmp_path):

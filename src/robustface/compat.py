@@ -58,15 +58,15 @@ def torchvision_extension_loads() -> bool:
     spec = importlib.util.find_spec("torchvision")  # locates the package without importing it
     if spec is None or spec.origin is None:
         return True
-    if _torchvision_op_defined("nms"):
-        return True
+    if _fallback_library is None and _torchvision_op_defined("nms"):
+        return True  # already loaded (torchvision imported before us)
     package_dir = Path(spec.origin).parent
     for library in sorted(package_dir.glob("_C*.so")) + sorted(package_dir.glob("_C*.pyd")):
         try:
             torch.ops.load_library(str(library))
         except (OSError, RuntimeError):
             continue
-        if _torchvision_op_defined("nms"):
+        if _fallback_library is None and _torchvision_op_defined("nms"):
             return True
     return False
 

@@ -18,7 +18,7 @@ from .inference import TileConfig, load_model
 from .registry import MODELS
 
 # keys accepted in --params-json (per-model settings from config.yaml); command-line flags win
-PARAM_DEFAULTS = {"tile": 0, "tile_overlap": 8, "batch_size": 16, "device": "auto", "weights": None}
+PARAM_DEFAULTS = {"tile": 0, "tile_overlap": 10, "batch_size": 16, "device": "auto", "weights": None}
 PASSED_THROUGH = ("image_id", "person", "split")
 
 

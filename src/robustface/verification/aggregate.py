@@ -18,7 +18,8 @@ SORT_KEYS = ["method", "condition", "type_or_model", "res"]
 def aggregate(inputs: Sequence[str]) -> pd.DataFrame:
     tables = []
     for path in inputs:
-        table = pd.read_csv(path, keep_default_na=False, na_values=["nan", "NaN"])
+        table = pd.read_csv(path, dtype={"type_or_model": str, "res": str})
+        table[["type_or_model", "res"]] = table[["type_or_model", "res"]].fillna("")
         missing = [c for c in COLUMNS if c not in table.columns]
         if missing:
             raise ValueError(f"{path}: missing columns {missing}")

@@ -40,7 +40,8 @@ def plot_roc(curves: Mapping[str, Roc], path: str | os.PathLike, title: str) -> 
     ax.set_ylabel("true accept rate (TAR)")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="lower right")
     _save(fig, path)
 
 
@@ -57,7 +58,8 @@ def plot_accuracy_vs_threshold(scored: Mapping[str, tuple[np.ndarray, np.ndarray
     ax.set_ylim(0.0, 1.01)
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     _save(fig, path)
 
 

@@ -169,6 +169,16 @@ def default_pairs(config: Mapping) -> str | None:
     return None
 
 
+def default_exclude_splits(config: Mapping) -> list[str]:
+    """Splits whose identities are kept out of evaluation: `verification.exclude_splits` when set;
+    else `train` for LFW (so the pairsDevTrain fallback never scores faces a model trained on;
+    DevTest people are all in the test split) and nothing for the small sample/folder sets."""
+    explicit = (config.get("verification") or {}).get("exclude_splits")
+    if explicit is not None:
+        return list(explicit)
+    return ["train"] if config.get("dataset") == "lfw" else []
+
+
 REJECT_FIELDS = ["condition", "type_or_model", "res", "pair_index", "id_a", "id_b", "same", "reason"]
 
 

@@ -63,11 +63,12 @@ def draw_sunglasses(ctx: RenderContext):
     _, v = ctx.uv
     for lens in lenses:
         # Gradient lens: darker at the top, as most tinted lenses are.
-        shade = np.clip(1.0 - 0.5 * (v - (lens[0] @ f.y_axis - f.eye_mid @ f.y_axis) / 1.0), 0.6, 1.5)
+        lens_v = float((lens[0] - f.eye_mid) @ f.y_axis) / f.iod
+        shade = np.clip(1.0 + 0.5 * (v - lens_v) / (lens[2] / f.iod), 0.5, 1.5)
         p.polygon(lens[3], np.clip(tint[None, None, :] * shade[..., None], 0, 1), ctx.value("lens_opacity"))
         p.polyline(lens[3], frame_colour, thickness, closed=True)
         if ctx.rng.random() < float(ctx.params["highlight_prob"]):
-            _highlight(ctx, p, lens, 0.35)
+            _highlight(ctx, p, lens, 0.22)
     return p.layer()
 
 
@@ -99,23 +100,24 @@ def draw_face_shield(ctx: RenderContext):
     tint = ctx.colour("colors")
     p = Painter(ctx.size)
     cov = p.polygon(outline, tint, ctx.value("opacity"))
-    # Reflections: two diagonal streaks.
-    for offset in (-0.5, 0.1):
-        a = f.point(centre, offset - 0.3, -0.6)
-        b = f.point(centre, offset + 0.3, 0.4)
-        p.polyline(np.stack([a, b]), np.ones(3, np.float32), max(1.0, 0.08 * f.iod), 0.18, clip=cov)
+    # One soft diagonal reflection.
+    offset = ctx.rng.uniform(-0.6, 0.3)
+    a, b = f.point(centre, offset - 0.25, -0.7), f.point(centre, offset + 0.25, 0.3)
+    p.polyline(np.stack([a, b]), np.ones(3, np.float32), max(1.0, 0.15 * f.iod), 0.12, clip=cov)
     p.polyline(outline, tint * 0.8, max(1.0, 0.04 * f.iod), 0.7, closed=True)
-    # Headband across the top of the plate.
-    band_l = f.point(f.eye_mid, -half_w, top_v + 0.05)
-    band_r = f.point(f.eye_mid, half_w, top_v + 0.05)
-    p.polyline(bezier(band_l, f.point(f.eye_mid, 0, top_v - 0.1), band_r, 12), ctx.colour("band_colors"), max(1.0, 0.18 * f.iod))
+    # Headband along the plate's top arc.
+    rel_v = (outline - f.eye_mid) @ f.y_axis / f.iod
+    top_arc = outline[rel_v < top_v + 0.25]
+    top_arc = top_arc[np.argsort((top_arc - centre) @ f.x_axis)]
+    if len(top_arc) >= 2:
+        p.polyline(top_arc, ctx.colour("band_colors"), max(1.0, 0.16 * f.iod))
     p.shade(edge_shading(cov, f.iod, 0.05))
     return p.layer()
 
 
 SUNGLASSES_DEFAULTS = {
     "lens_size": [1.05, 1.25], "lens_aspect": [0.7, 0.85], "squareness": [2.0, 3.5], "lens_opacity": [0.9, 0.97],
-    "lens_colors": SUNGLASS_TINTS, "frame_colors": FRAME_COLOURS, "frame_thickness": [0.04, 0.07], "highlight_prob": 0.7,
+    "lens_colors": SUNGLASS_TINTS, "frame_colors": FRAME_COLOURS, "frame_thickness": [0.03, 0.05], "highlight_prob": 0.6,
 }
 EYEGLASSES_DEFAULTS = {
     "lens_size": [0.95, 1.15], "lens_aspect": [0.6, 0.75], "squareness": [2.0, 4.0], "lens_opacity": [0.08, 0.2],

@@ -1,0 +1,45 @@
+"""Shared fixtures: where the real LFW sample is, and package-shipped face photos."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LFW_ROOT = REPO.parent / "shared" / "data" / "lfw-devtrain"
+LFW_IMAGES = LFW_ROOT / "lfw"
+
+
+def lfw_available() -> bool:
+    return LFW_IMAGES.is_dir()
+
+
+requires_lfw = pytest.mark.skipif(not lfw_available(), reason=f"{LFW_ROOT} is absent")
+
+
+def lfw_files(n: int, min_per_person: int = 1) -> list[Path]:
+    """The first n LFW images (sorted, deterministic) of people with >= min_per_person images."""
+    out: list[Path] = []
+    for person in sorted(LFW_IMAGES.iterdir()):
+        files = sorted(person.glob("*.jpg"))
+        if len(files) >= min_per_person:
+            out.extend(files)
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture(scope="session")
+def aligner():
+    from robustface.align.pipeline import FaceAligner
+
+    with FaceAligner() as a:
+        yield a

@@ -1,0 +1,135 @@
+"""sr-metrics, aggregate-sr-metrics and sr-grid stages end to end on small shards."""
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from robustface.h5io import write_shard
+from robustface.metrics import aggregate, grid, stage
+from robustface.metrics.image_quality import image_quality
+
+LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"
+HR_SIZE = 112
+
+
+def _lfw_faces(n: int) -> tuple[np.ndarray, list[str], list[str]]:
+    if not (LFW / "lfw").is_dir():
+        pytest.skip(f"LFW sample not found at {LFW}")
+    paths = sorted((LFW / "lfw").glob("*/*_0001.jpg"))[:n]
+    faces = np.stack([cv2.resize(cv2.imread(str(p))[55:195, 55:195, ::-1], (HR_SIZE, HR_SIZE), interpolation=cv2.INTER_AREA) for p in paths])
+    return faces, [p.stem for p in paths], [p.parent.name for p in paths]
+
+
+def _resize_all(images: np.ndarray, size: int, interp) -> np.ndarray:
+    return np.stack([cv2.resize(im, (size, size), interpolation=interp) for im in images])
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    root = tmp_path_factory.mktemp("shards")
+    hr, ids, persons = _lfw_faces(6)
+    write_shard(root / "hr-0.h5", {"images": hr[:3], "image_id": ids[:3], "person": persons[:3]}, {"hr_size": HR_SIZE})
+    write_shard(root / "hr-1.h5", {"images": hr[3:], "image_id": ids[3:], "person": persons[3:]}, {"hr_size": HR_SIZE})
+    lr = _resize_all(hr, 16, cv2.INTER_AREA)
+    write_shard(root / "lr16.h5", {"images": lr, "image_id": ids}, {"kernel": "bicubic", "hr_size": HR_SIZE, "res": 16})
+    sr = _resize_all(lr, HR_SIZE, cv2.INTER_CUBIC)
+    # SR rows in another order than HR, across shards, plus one id HR does not have
+    order = [4, 0, 5, 2, 1, 3]
+    write_shard(root / "sr16.h5", {"images": np.concatenate([sr[order], sr[:1]]), "image_id": [ids[i] for i in order] + ["Nobody_0001"]},
+                {"model": "bicubic", "kernel": "bicubic", "hr_size": HR_SIZE, "res": 16})
+    import robustface.compat  # noqa: F401
+    import torchvision
+
+    torch.manual_seed(0)
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(), root / "alexnet-owt-7be5be79.pth")
+    return root, hr, sr, ids
+
+
+def _run_stage(root, out, *extra):
+    argv = ["--hr", str(root / "hr-0.h5"), str(root / "hr-1.h5"), "--sr", str(root / "sr16.h5"),
+            "--model", "bicubic", "--variant", "clean", "--res", "16", "--out", str(out), "--batch-size", "4", *extra]
+    assert stage.main(argv) == 0
+    return pd.read_csv(out, dtype={"notes": str})
+
+
+def test_sr_metrics_pairs_by_image_id(shards, tmp_path):
+    root, hr, sr, ids = shards
+    cache = tmp_path / "hr_emb.npz"
+    df = _run_stage(root, tmp_path / "per_face.csv", "--lpips-weights", str(root / "alexnet-owt-7be5be79.pth"),
+                    "--recognizer", "sface", "--hr-embeddings-cache", str(cache))
+    assert list(df.columns) == stage.COLUMNS
+    assert len(df) == 6 and set(df.image_id) == set(ids)
+    expected = image_quality(sr, hr)
+    for _, row in df.iterrows():
+        i = ids.index(row.image_id)
+        assert row.psnr_y == pytest.approx(expected["psnr_y"][i])
+        assert row.ssim_y == pytest.approx(expected["ssim_y"][i])
+    assert df.lpips.notna().all() and (df.lpips > 0).all()
+    assert df.id_cos.between(-1, 1).all() and df.id_cos.mean() > 0.2
+    assert (df.kernel == "bicubic").all() and (df.hr_size == HR_SIZE).all() and (df.recognizer == "sface").all()
+    sidecar = json.loads(Path(f"{tmp_path / 'per_face.csv'}.json").read_text())
+    assert sidecar["unmatched_sr_rows"] == 1 and sidecar["lpips_status"] == "ok"
+    with np.load(cache) as z:
+        assert sorted(z["image_id"].tolist()) == sorted(ids) and z["embedding"].shape == (6, 128)
+    # second run reuses the cache and gives identical identity scores
+    again = _run_stage(root, tmp_path / "again.csv", "--recognizer", "sface", "--hr-embeddings-cache", str(cache))
+    np.testing.assert_allclose(again.id_cos, df.id_cos, atol=1e-6)
+
+
+def test_sr_metrics_without_lpips_backbone(shards, tmp_path):
+    root, *_ = shards
+    df = _run_stage(root, tmp_path / "per_face.csv", "--recognizer", "none")
+    assert df.lpips.isna().all() and df.id_cos.isna().all()
+    assert df.notes.str.contains("alexnet-owt-7be5be79.pth").all()
+    assert df.notes.str.contains("https://download.pytorch.org/models/").all()
+
+
+def test_sr_metrics_rejects_size_mismatch(shards, tmp_path):
+    root, hr, _, ids = shards
+    write_shard(tmp_path / "sr_small.h5", {"images": _resize_all(hr, 64, cv2.INTER_AREA), "image_id": ids})
+    with pytest.raises(ValueError, match="64px but HR images are 112px"):
+        stage.main(["--hr", str(root / "hr-0.h5"), str(root / "hr-1.h5"), "--sr", str(tmp_path / "sr_small.h5"),
+                    "--model", "m", "--variant", "clean", "--res", "16", "--out", str(tmp_path / "x.csv"), "--recognizer", "none"])
+
+
+def test_aggregate_rows_and_missing_models(tmp_path):
+    rows = []
+    for model, res, psnr in [("bicubic", 32, [30.0, 32.0]), ("bicubic", 16, [24.0, 26.0]), ("realesrgan", 16, [25.0, 27.0])]:
+        for k, p in enumerate(psnr):
+            rows.append({"image_id": f"A_{k}", "person": "A", "model": model, "variant": "clean", "res": res,
+                         "kernel": "bicubic", "hr_size": 112, "psnr_y": p, "ssim_y": 0.8, "psnr_rgb": p - 1,
+                         "lpips": np.nan if model == "realesrgan" else 0.1 * (k + 1), "id_cos": 0.5,
+                         "recognizer": "sface", "notes": "lpips: missing weights: alexnet" if model == "realesrgan" else ""})
+    per_face = tmp_path / "pf.csv"
+    pd.DataFrame(rows).to_csv(per_face, index=False)
+    missing = tmp_path / "missing.json"
+    missing.write_text(json.dumps([{"model": "gfpgan", "reason": "missing weights: GFPGANv1.4.pth https://x sha256=ab"}]))
+    out = tmp_path / "results" / "sr_metrics.csv"
+    assert aggregate.main(["--inputs", str(per_face), "--out", str(out), "--missing-json", str(missing)]) == 0
+    table = pd.read_csv(out, dtype={"lpips_status": str})
+    assert list(table.columns) == aggregate.OUT_COLUMNS
+    assert list(zip(table.model, table.res.astype(str))) == [("bicubic", "16"), ("bicubic", "32"), ("gfpgan", "nan"), ("realesrgan", "16")]
+    bic16 = table.iloc[0]
+    assert bic16.n == 2 and bic16.psnr_y_mean == pytest.approx(25.0) and bic16.psnr_y_std == pytest.approx(1.0)
+    assert bic16.lpips_mean == pytest.approx(0.15) and bic16.lpips_status == "ok" and bic16.status == "ok"
+    real = table.iloc[3]
+    assert np.isnan(real.lpips_mean) and real.lpips_status.startswith("missing weights")
+    gfp = table.iloc[2]
+    assert gfp.n == 0 and np.isnan(gfp.psnr_y_mean) and gfp.status.startswith("missing weights: GFPGANv1.4.pth")
+
+
+def test_sr_grid_png(shards, tmp_path):
+    root, *_ = shards
+    out = tmp_path / "fig" / "grid.png"
+    assert grid.main(["--hr", str(root / "hr-0.h5"), str(root / "hr-1.h5"), "--lr", f"16={root / 'lr16.h5'}",
+                      "--sr", f"bicubic:16={root / 'sr16.h5'}", f"copy:16={root / 'hr-0.h5'}", f"copy:16={root / 'hr-1.h5'}",
+                      "--out", str(out), "--n-faces", "3"]) == 0
+    img = cv2.imread(str(out))
+    assert img is not None and img.shape[1] > img.shape[0]  # 4 columns x 3 rows
+    assert not list(out.parent.glob(".*tmp*"))
+    with pytest.raises(ValueError, match="MODEL:RES=H5"):
+        grid.main(["--hr", str(root / "hr-0.h5"), "--sr", "bicubic=x.h5", "--out", str(out)])

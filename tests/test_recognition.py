@@ -1,0 +1,193 @@
+"""Unit tests of the recognition package: architecture, heads, losses, adaptive module, data.
+
+`build_tiny_shards` (also used by test_recognition_training.py) writes aligned + occluded shards
+from real LFW faces: a centre crop 250 -> 150 resized to 112, and as a stand-in occlusion a grey
+rectangle over the lower half, with one occluded row dropped to mimic a reject.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from robustface.h5io import write_shard
+from robustface.recognition.adaptive import OcclusionAdaptiveModule
+from robustface.recognition.heads import ArcFaceHead, CosFaceHead
+from robustface.recognition.losses import kd_loss
+from robustface.recognition.mobilefacenet import MobileFaceNet, count_parameters
+from robustface.recognition.model import FaceRecognizer, ModelSpec
+
+LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"
+needs_lfw = pytest.mark.skipif(not (LFW / "lfw").is_dir(), reason=f"LFW sample not found at {LFW}")
+OCCLUSION = "lowerhalf"
+
+
+def _load_face(path: Path) -> np.ndarray:
+    image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    crop = image[50:200, 50:200]
+    return cv2.resize(crop, (112, 112), interpolation=cv2.INTER_AREA)
+
+
+def build_tiny_shards(root: Path, n_train: int = 6, n_val: int = 3, per_person: int = 4) -> tuple[list[str], dict[str, list[str]]]:
+    people = sorted(p for p in (LFW / "lfw").iterdir() if len(list(p.glob("*.jpg"))) >= per_person)
+    people = people[: n_train + n_val]
+    rows = []
+    for k, person in enumerate(people):
+        for path in sorted(person.glob("*.jpg"))[:per_person]:
+            rows.append((path.stem, person.name, "train" if k < n_train else "val", _load_face(path)))
+    aligned, occluded = [], {OCCLUSION: []}
+    halves = [rows[0::2], rows[1::2]]
+    for k, part in enumerate(halves):
+        images = np.stack([r[3] for r in part])
+        meta = {"image_id": [r[0] for r in part], "person": [r[1] for r in part], "split": [r[2] for r in part]}
+        path = root / "aligned" / f"shard-{k:04d}.h5"
+        write_shard(path, {"images": images, **meta}, {"hr_size": 112})
+        aligned.append(str(path))
+        keep = np.arange(len(part))[1:] if k == 0 else np.arange(len(part))  # first row "rejected"
+        occ = images[keep].copy()
+        occ[:, 60:, :, :] = 128
+        occ_path = root / "occluded" / OCCLUSION / f"shard-{k:04d}.h5"
+        write_shard(occ_path, {"images": occ, "occlusion_type": [OCCLUSION] * len(keep),
+                               **{name: [v[i] for i in keep] for name, v in meta.items()}})
+        occluded[OCCLUSION].append(str(occ_path))
+    return aligned, occluded
+
+
+# ------------------------------------------------------------------ architecture
+@pytest.mark.parametrize("dim", [128, 512])
+def test_mobilefacenet_is_under_1_2m_parameters(dim):
+    n = count_parameters(MobileFaceNet(dim))
+    assert 0.9e6 < n < 1.2e6
+
+
+def test_embeddings_are_l2_normalised_and_have_configured_dim():
+    model = FaceRecognizer(ModelSpec(embedding_dim=128)).eval()
+    out = model(torch.randn(3, 3, 112, 112))
+    assert out["embedding"].shape == (3, 128)
+    assert torch.allclose(out["embedding"].norm(dim=1), torch.ones(3), atol=1e-5)
+
+
+def test_wrong_input_size_is_rejected():
+    with pytest.raises(ValueError, match="112x112"):
+        MobileFaceNet().eval()(torch.zeros(1, 3, 96, 96))
+
+
+# ------------------------------------------------------------------ heads
+def _unit(v):
+    v = torch.tensor(v, dtype=torch.float32)
+    return v / v.norm()
+
+
+def test_arcface_target_logit_is_s_cos_theta_plus_m():
+    head = ArcFaceHead(2, 3, s=10.0, m=0.3)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    theta = 0.7
+    x = torch.tensor([[math.cos(theta), math.sin(theta)]]) * 5.0  # norm must not matter
+    logits = head(x, torch.tensor([0]))
+    assert logits[0, 0].item() == pytest.approx(10.0 * math.cos(theta + 0.3), abs=1e-4)
+    assert logits[0, 1].item() == pytest.approx(10.0 * math.cos(math.pi / 2 - theta), abs=1e-4)  # non-target: s*cos
+    assert logits[0, 2].item() == pytest.approx(-10.0 * math.cos(theta), abs=1e-4)
+
+
+def test_arcface_beyond_pi_minus_m_uses_monotonic_fallback():
+    m = 0.5
+    head = ArcFaceHead(2, 2, s=1.0, m=m)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    theta = math.pi - 0.2  # theta + m > pi
+    logits = head(torch.tensor([[math.cos(theta), math.sin(theta)]]), torch.tensor([0]))
+    assert logits[0, 0].item() == pytest.approx(math.cos(theta) - math.sin(math.pi - m) * m, abs=1e-4)
+    easy = ArcFaceHead(2, 2, s=1.0, m=m, easy_margin=True)
+    with torch.no_grad():
+        easy.weight.copy_(head.weight)
+    assert easy(torch.tensor([[math.cos(theta), math.sin(theta)]]), torch.tensor([0]))[0, 0].item() == pytest.approx(math.cos(theta), abs=1e-4)
+
+
+def test_cosface_subtracts_margin_from_target_cosine():
+    head = CosFaceHead(2, 2, s=8.0, m=0.35)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0]]))
+    x = _unit([0.6, 0.8])[None]
+    logits = head(x, torch.tensor([1]))
+    assert logits[0, 1].item() == pytest.approx(8.0 * (0.8 - 0.35), abs=1e-4)
+    assert logits[0, 0].item() == pytest.approx(8.0 * 0.6, abs=1e-4)
+
+
+# ------------------------------------------------------------------ KD loss
+def test_kd_loss_on_known_vectors():
+    s = torch.stack([_unit([1, 0]), _unit([1, 0]), _unit([1, 0])])
+    t = torch.stack([_unit([1, 0]), _unit([0, 1]), _unit([-1, 0])])
+    # 1 - cos per pair: 0, 1, 2 -> mean 1
+    assert kd_loss(s, t).item() == pytest.approx(1.0, abs=1e-6)
+    assert kd_loss(s[:1] * 3, t[:1]).item() == pytest.approx(0.0, abs=1e-6)  # scale-invariant
+    with pytest.raises(ValueError, match="differ in shape"):
+        kd_loss(s, t[:, :1])
+
+
+def test_kd_loss_decreases_as_student_approaches_teacher():
+    t = _unit([0.0, 1.0])[None]
+    values = [kd_loss(_unit([math.cos(a), math.sin(a)])[None], t).item() for a in (0.0, 0.5, 1.0, math.pi / 2)]
+    assert values == sorted(values, reverse=True) and values[-1] < 1e-6
+
+
+# ------------------------------------------------------------------ adaptive module
+def test_amofr_full_forward_shapes_and_type_head():
+    spec = ModelSpec(embedding_dim=128, adaptive=True, type_names=["clean", "mask", "glasses"])
+    model = FaceRecognizer(spec).eval()
+    out = model(torch.randn(4, 3, 112, 112))
+    assert out["embedding"].shape == (4, 128)
+    assert out["type_logits"].shape == (4, 3)
+    assert torch.allclose(out["embedding"].norm(dim=1), torch.ones(4), atol=1e-5)
+    # zero-initialised adapters: the module starts as the identity on the backbone's embedding
+    raw, _ = model.backbone.forward_features(torch.randn(2, 3, 112, 112))
+    module = OcclusionAdaptiveModule(512, 128, 3)
+    fused, _ = module(raw, torch.randn(2, 512, 7, 7))
+    assert torch.allclose(fused, raw)
+
+
+def test_type_head_learns_synthetic_types():
+    torch.manual_seed(0)
+    module = OcclusionAdaptiveModule(8, 4, 2, adapter_hidden=4)
+    features = torch.randn(64, 8, 2, 2)
+    types = (features[:, 0].mean(dim=(1, 2)) > 0).long()
+    opt = torch.optim.Adam(module.parameters(), lr=0.05)
+    for _ in range(60):
+        _, logits = module(torch.randn(64, 4), features)
+        loss = torch.nn.functional.cross_entropy(logits, types)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert (logits.argmax(1) == types).float().mean() > 0.9
+
+
+def test_adaptive_needs_an_occlusion_type():
+    with pytest.raises(ValueError, match="at least one occlusion type"):
+        OcclusionAdaptiveModule(512, 128, 1)
+
+
+# ------------------------------------------------------------------ data
+@needs_lfw
+def test_face_table_pairs_occluded_rows_by_image_id(tmp_path):
+    from robustface.recognition.data import FaceTable, TrainFaces, identity_labels
+
+    aligned, occluded = build_tiny_shards(tmp_path, n_train=2, n_val=1, per_person=2)
+    table = FaceTable.open(aligned, occluded)
+    assert table.type_names == ["clean", OCCLUSION]
+    rejected = 0  # first row of shard 0 has no occluded version
+    assert table.available_types(rejected) == [0]
+    other = 1
+    assert table.available_types(other) == [0, 1]
+    occ = table.image(other, 1)
+    assert (occ[60:] == 128).all() and np.array_equal(occ[:60], table.image(other)[:60])
+    rows = table.rows_of_split("train")
+    labels, names = identity_labels(table.persons, rows)
+    dataset = TrainFaces(table, rows, labels, occlusion_ratio=1.0, seed=0)
+    items = [dataset[i] for i in range(len(dataset))]
+    assert {it["type_label"] for it in items if it["row"] != rejected} == {1}
+    assert all(it["type_label"] == 0 for it in items if it["row"] == rejected)
+    assert [it["image"].shape for it in items] == [(112, 112, 3)] * len(items)

@@ -1,0 +1,118 @@
+"""Training-loop tests on tiny shards of real LFW faces (a few steps each, CPU)."""
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from robustface.recognition import stage
+from robustface.recognition.embedder import load_trained_embedder
+from robustface.recognition.methods import resolve_settings
+from robustface.recognition.trainer import NonFiniteLossError, Trainer, train
+from test_recognition import OCCLUSION, build_tiny_shards, needs_lfw
+
+pytestmark = needs_lfw
+TINY = {"batch_size": 8, "max_steps_per_epoch": 3, "epochs": 1, "lr": 0.05, "val_max_pairs": 40, "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    return build_tiny_shards(tmp_path_factory.mktemp("faces"))
+
+
+def _rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_one_epoch_writes_checkpoints_and_loss_csv(shards, tmp_path):
+    aligned, occluded = shards
+    out = tmp_path / "arcface_clean"
+    code = stage.main(["--method", "arcface_clean", "--params-json", json.dumps({**TINY, "epochs": 2}),
+                       "--aligned", *aligned, *sum((["--occluded", f"{OCCLUSION}={p}"] for p in occluded[OCCLUSION]), []),
+                       "--out-dir", str(out), "--device", "cpu"])
+    assert code == 0
+    for name in ("best.pt", "last.pt", "loss.csv", "train_loss.png"):
+        assert (out / name).is_file(), name
+    rows = _rows(out / "loss.csv")
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert all(np.isfinite(float(r["train_loss"])) and float(r["img_per_s"]) > 0 for r in rows)
+    assert 0.0 <= float(rows[0]["val_acc_clean"]) <= 1.0 and rows[0]["val_acc_occluded"] != ""
+
+    embedder = load_trained_embedder(out / "best.pt", device="cpu")
+    faces = np.random.default_rng(0).integers(0, 256, (3, 128, 128, 3), dtype=np.uint8)  # resized to 112 inside
+    emb = embedder.embed(faces)
+    assert embedder.dim == 128 and emb.shape == (3, 128) and emb.dtype == np.float32
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="uint8"):
+        embedder.embed(faces.astype(np.float32))
+
+
+def test_resume_after_kill_continues_where_it_stopped(shards, tmp_path, monkeypatch):
+    aligned, occluded = shards
+    settings = resolve_settings("arcface_occ", {**TINY, "epochs": 2})
+    reference = train(settings, aligned, occluded, tmp_path / "uninterrupted")["history"]
+
+    out = tmp_path / "killed"
+    train(resolve_settings("arcface_occ", TINY), aligned, occluded, out)  # epoch 1 done
+    assert torch.load(out / "last.pt", weights_only=True)["epoch"] == 1
+
+    original_step, calls = Trainer.train_step, {"n": 0}
+
+    def killed_mid_epoch(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the "kill", in the middle of epoch 2
+        return original_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "train_step", killed_mid_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        train(settings, aligned, occluded, out)
+    assert torch.load(out / "last.pt", weights_only=True)["epoch"] == 1
+    monkeypatch.setattr(Trainer, "train_step", original_step)
+
+    resumed = train(settings, aligned, occluded, out)["history"]
+    assert [r["epoch"] for r in resumed] == [1, 2]
+    assert torch.load(out / "last.pt", weights_only=True)["epoch"] == 2
+    # the resumed epoch replays the same batches from the same state as an uninterrupted run
+    assert resumed[1]["train_loss"] == pytest.approx(reference[1]["train_loss"], rel=1e-4)
+
+
+def test_nan_loss_stops_with_clear_message(shards, tmp_path):
+    aligned, occluded = shards
+    settings = resolve_settings("arcface_clean", {**TINY, "s": float("nan")})
+    with pytest.raises(NonFiniteLossError, match="loss became nan.*Lower `lr`"):
+        train(settings, aligned, {}, tmp_path / "nan")
+    code = stage.main(["--method", "arcface_clean", "--params-json", json.dumps({**TINY, "s": float("nan")}),
+                       "--aligned", *aligned, "--out-dir", str(tmp_path / "nan_cli")])
+    assert code == 3
+
+
+def test_kd_and_full_methods_train_from_a_teacher_checkpoint(shards, tmp_path):
+    aligned, occluded = shards
+    models = tmp_path / "models"
+    train(resolve_settings("arcface_clean", TINY), aligned, occluded, models / "arcface_clean")
+    # teacher: arcface_clean resolves to the sibling best.pt
+    kd = train(resolve_settings("amofr_kd", TINY), aligned, occluded, models / "amofr_kd")["history"]
+    assert float(kd[0]["kd_loss"]) >= 0
+    assert (models / "amofr_kd" / "teacher_embeddings.pt").is_file()
+
+    full = train(resolve_settings("amofr_full", {**TINY, "embedding_dim": 64}), aligned, occluded,
+                 models / "amofr_full", teacher=str(models / "arcface_clean" / "best.pt"))["history"]
+    assert float(full[0]["type_loss"]) > 0 and float(full[0]["kd_loss"]) >= 0  # 64-d student: projection to 128-d
+    checkpoint = torch.load(models / "amofr_full" / "best.pt", weights_only=True)
+    assert checkpoint["spec"]["adaptive"] and checkpoint["spec"]["type_names"] == ["clean", OCCLUSION]
+    assert load_trained_embedder(models / "amofr_full" / "best.pt", device="cpu").dim == 64
+
+
+def test_bad_settings_fail_clearly(shards, tmp_path):
+    aligned, _ = shards
+    with pytest.raises(ValueError, match="unknown setting"):
+        resolve_settings("arcface_clean", {"learning_rate": 0.1})
+    with pytest.raises(ValueError, match="no occluded shards"):
+        train(resolve_settings("arcface_occ", TINY), aligned, {}, tmp_path / "x")
+    with pytest.raises(ValueError, match="teacher"):
+        train(resolve_settings("amofr_kd", {**TINY, "teacher": "nonexistent"}), aligned, {}, tmp_path / "y")

@@ -1,0 +1,145 @@
+"""bsrgan / swinir / gfpgan: randomly initialised weights of the real architectures, saved in the
+official checkpoint layout, loaded through the pipeline's loader, run on a real face."""
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+import torch
+
+from robustface.superres import (
+    IncompatibleWeightsError, MissingWeightsError, bare_forward, get_entry, load_model,
+)
+from robustface.superres.weights import WEIGHTS_DIR_ENV, sha256_file
+
+
+def astronaut_faces(res: int, n: int = 1) -> np.ndarray:
+    face = skimage.data.astronaut()[20:200, 160:340]  # Eileen Collins' face, 180x180
+    lr = cv2.resize(face, (res, res), interpolation=cv2.INTER_AREA)
+    return np.stack([lr, lr[:, ::-1]][:n]) if n <= 2 else np.repeat(lr[None], n, axis=0)
+
+
+def save_random_weights(name: str, path, layout: str):
+    torch.manual_seed(0)
+    network = get_entry(name).build()
+    state_dict = network.state_dict()
+    torch.save(state_dict if layout == "raw" else {layout: state_dict}, path)
+    return state_dict
+
+
+def assert_loaded_exactly(model, state_dict):
+    loaded = model.network.state_dict()
+    assert loaded.keys() == state_dict.keys()
+    for key in ("conv_first.weight", "conv_last.bias"):
+        if key in state_dict:
+            assert torch.equal(loaded[key], state_dict[key])
+
+
+def test_bsrgan_uses_kair_key_names():
+    keys = list(get_entry("bsrgan").build().state_dict())
+    assert len(keys) == 702  # 1 + 23*3*5 + 5 convolutions, weight + bias each
+    for key in ("conv_first.weight", "RRDB_trunk.0.RDB1.conv1.weight", "RRDB_trunk.22.RDB3.conv5.bias",
+                "trunk_conv.weight", "upconv1.weight", "upconv2.weight", "HRconv.weight", "conv_last.bias"):
+        assert key in keys
+
+
+def test_bsrgan_raw_state_dict_loads_and_upscales(tmp_path):
+    path = tmp_path / "BSRGAN.pth"
+    state_dict = save_random_weights("bsrgan", path, "raw")  # KAIR saves a bare state dict
+    model = load_model("bsrgan", path, "cpu")
+    assert_loaded_exactly(model, state_dict)
+    assert model.weights_sha256 == sha256_file(path)
+    lr = astronaut_faces(16, 2)
+    batch = model.prepare(lr)
+    assert bare_forward(model, batch).shape == (2, 3, 64, 64)
+    sr = model.upscale(lr, 112)
+    assert sr.shape == (2, 112, 112, 3) and sr.dtype == np.uint8
+    assert sr.std() > 0  # a real forward, not a constant fill
+    np.testing.assert_array_equal(sr, model.upscale(lr, 112))  # deterministic
+
+
+def test_swinir_params_ema_loads_and_upscales(tmp_path):
+    path = tmp_path / "swinir.pth"
+    state_dict = save_random_weights("swinir", path, "params_ema")
+    model = load_model("swinir", path, "cpu")
+    assert_loaded_exactly(model, state_dict)
+    lr = astronaut_faces(12)  # not a multiple of the window size 8: padded then cropped
+    assert bare_forward(model, model.prepare(lr)).shape == (1, 3, 48, 48)
+    sr = model.upscale(lr, 64)
+    assert sr.shape == (1, 64, 64, 3) and sr.dtype == np.uint8
+    assert sr.std() > 0
+
+
+def test_gfpgan_params_ema_loads_and_restores_at_512(tmp_path):
+    path = tmp_path / "GFPGANv1.4.pth"
+    state_dict = save_random_weights("gfpgan", path, "params_ema")
+    model = load_model("gfpgan", path, "cpu")
+    assert_loaded_exactly(model, state_dict)
+    lr = astronaut_faces(16)
+    batch = model.prepare(lr)
+    assert batch.shape == (1, 3, 512, 512) and batch.min() >= -1 and batch.max() <= 1
+    out = bare_forward(model, batch)
+    assert out.shape == (1, 3, 512, 512)
+    sr = model.upscale(lr, 112)
+    assert sr.shape == (1, 112, 112, 3) and sr.dtype == np.uint8
+    assert sr.std() > 0
+    np.testing.assert_array_equal(sr, model.upscale(lr, 112))  # fixed noise: reproducible
+
+
+@pytest.mark.parametrize("name", ["bsrgan", "swinir"])
+def test_wrong_key_fails_clearly(tmp_path, name):
+    torch.manual_seed(0)
+    state_dict = get_entry(name).build().state_dict()
+    state_dict["conv_first.renamed"] = state_dict.pop("conv_first.weight")
+    path = tmp_path / "bad.pth"
+    torch.save({"params": state_dict}, path)
+    with pytest.raises(IncompatibleWeightsError, match=r"conv_first\.weight") as info:
+        load_model(name, path, "cpu")
+    assert "conv_first.renamed" in str(info.value) and str(path) in str(info.value)
+
+
+def test_wrong_architecture_fails_clearly(tmp_path):
+    path = tmp_path / "realesrgan_as_bsrgan.pth"
+    torch.save({"params_ema": get_entry("realesrgan").build().state_dict()}, path)
+    with pytest.raises(IncompatibleWeightsError, match="KAIRRRDBNet"):
+        load_model("bsrgan", path, "cpu")
+
+
+@pytest.mark.parametrize("name", ["realesrgan", "bsrgan", "swinir", "gfpgan"])
+def test_missing_weights_names_path_url_and_sha(tmp_path, monkeypatch, name):
+    monkeypatch.setenv(WEIGHTS_DIR_ENV, str(tmp_path / "weights"))
+    spec = get_entry(name).weights
+    with pytest.raises(MissingWeightsError) as info:
+        load_model(name, device="cpu")
+    message = str(info.value)
+    assert str(tmp_path / "weights" / spec.filename) in message
+    assert spec.url in message and spec.sha256 in message
+    assert "python -m robustface fetch" in message
+
+
+def test_realesrgan_missing_weights_points_to_offline_provisioning(tmp_path):
+    with pytest.raises(MissingWeightsError, match="provision-realesrgan"):
+        load_model("realesrgan", tmp_path / "nothing.pth", "cpu")
+
+
+def test_every_weight_spec_is_complete():
+    for name in ("realesrgan", "bsrgan", "swinir", "gfpgan"):
+        spec = get_entry(name).weights
+        assert spec.url.startswith("https://") and spec.url.endswith(spec.filename)
+        assert spec.sha256 is None or (len(spec.sha256) == 64 and int(spec.sha256, 16) >= 0)
+
+
+def test_bicubic_needs_no_weights_and_matches_size():
+    model = load_model("bicubic", device="cpu")
+    lr = astronaut_faces(16, 2)
+    sr = model.upscale(lr, 112)
+    assert sr.shape == (2, 112, 112, 3) and model.weights_sha256 is None
+    # bicubic of the mean colour stays close to the LR mean colour
+    assert np.abs(sr.reshape(-1, 3).mean(0) - lr.reshape(-1, 3).mean(0)).max() < 3
+
+
+def test_bad_input_and_unknown_model_rejected():
+    model = load_model("bicubic", device="cpu")
+    with pytest.raises(ValueError, match="uint8"):
+        model.upscale(np.zeros((1, 16, 16, 3), np.float32), 64)
+    with pytest.raises(ValueError, match="unknown SR model 'esrgan'"):
+        load_model("esrgan")

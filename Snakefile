@@ -24,7 +24,7 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/downloads.smk"
 #TMP include: "workflow/rules/occlude.smk"
 #TMP include: "workflow/rules/train.smk"
-#TMP include: "workflow/rules/verify.smk"
+include: "workflow/rules/verify.smk"
 
 
 rule all:

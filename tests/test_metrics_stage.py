@@ -110,9 +110,9 @@ def test_aggregate_rows_and_missing_models(tmp_path):
     missing.write_text(json.dumps([{"model": "gfpgan", "reason": "missing weights: GFPGANv1.4.pth https://x sha256=ab"}]))
     out = tmp_path / "results" / "sr_metrics.csv"
     assert aggregate.main(["--inputs", str(per_face), "--out", str(out), "--missing-json", str(missing)]) == 0
-    table = pd.read_csv(out, dtype={"lpips_status": str})
+    table = pd.read_csv(out, dtype={"lpips_status": str, "res": str}, keep_default_na=False, na_values=[""])
     assert list(table.columns) == aggregate.OUT_COLUMNS
-    assert list(zip(table.model, table.res.astype(str))) == [("bicubic", "16"), ("bicubic", "32"), ("gfpgan", "nan"), ("realesrgan", "16")]
+    assert list(zip(table.model, table.res.fillna(""))) == [("bicubic", "16"), ("bicubic", "32"), ("gfpgan", ""), ("realesrgan", "16")]
     bic16 = table.iloc[0]
     assert bic16.n == 2 and bic16.psnr_y_mean == pytest.approx(25.0) and bic16.psnr_y_std == pytest.approx(1.0)
     assert bic16.lpips_mean == pytest.approx(0.15) and bic16.lpips_status == "ok" and bic16.status == "ok"

@@ -15,7 +15,8 @@ from robustface.recognition.trainer import NonFiniteLossError, Trainer, train
 from test_recognition import OCCLUSION, build_tiny_shards, needs_lfw
 
 pytestmark = needs_lfw
-TINY = {"batch_size": 8, "max_steps_per_epoch": 3, "epochs": 1, "lr": 0.05, "val_max_pairs": 40, "seed": 0}
+TINY = {"batch_size": 8, "max_steps_per_epoch": 2, "epochs": 1, "lr": 0.05, "val_max_pairs": 40, "seed": 0,
+        "torch_threads": 1}  # one thread: the test machine is shared and oversubscription is far slower
 
 
 @pytest.fixture(scope="module")
@@ -57,28 +58,32 @@ def test_resume_after_kill_continues_where_it_stopped(shards, tmp_path, monkeypa
     reference = train(settings, aligned, occluded, tmp_path / "uninterrupted")["history"]
 
     out = tmp_path / "killed"
-    train(resolve_settings("arcface_occ", TINY), aligned, occluded, out)  # epoch 1 done
-    assert torch.load(out / "last.pt", weights_only=True)["epoch"] == 1
-
     original_step, calls = Trainer.train_step, {"n": 0}
 
-    def killed_mid_epoch(self, *args, **kwargs):
+    def killed_in_epoch_2(self, *args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt  # the "kill", in the middle of epoch 2
+        if calls["n"] == TINY["max_steps_per_epoch"] + 2:
+            raise KeyboardInterrupt  # the "kill", at the second step of epoch 2
         return original_step(self, *args, **kwargs)
 
-    monkeypatch.setattr(Trainer, "train_step", killed_mid_epoch)
+    monkeypatch.setattr(Trainer, "train_step", killed_in_epoch_2)
     with pytest.raises(KeyboardInterrupt):
         train(settings, aligned, occluded, out)
     assert torch.load(out / "last.pt", weights_only=True)["epoch"] == 1
+    assert len(_rows(out / "loss.csv")) == 1
     monkeypatch.setattr(Trainer, "train_step", original_step)
 
     resumed = train(settings, aligned, occluded, out)["history"]
     assert [r["epoch"] for r in resumed] == [1, 2]
     assert torch.load(out / "last.pt", weights_only=True)["epoch"] == 2
+    assert [r["epoch"] for r in _rows(out / "loss.csv")] == ["1", "2"]
     # the resumed epoch replays the same batches from the same state as an uninterrupted run
+    assert resumed[0]["train_loss"] == pytest.approx(reference[0]["train_loss"], rel=1e-5)
     assert resumed[1]["train_loss"] == pytest.approx(reference[1]["train_loss"], rel=1e-4)
+
+    # a finished run asked for more epochs extends training from its last epoch
+    more = train(resolve_settings("arcface_occ", {**TINY, "epochs": 3}), aligned, occluded, out)["history"]
+    assert [r["epoch"] for r in more] == [1, 2, 3]
 
 
 def test_nan_loss_stops_with_clear_message(shards, tmp_path):
@@ -109,10 +114,12 @@ def test_kd_and_full_methods_train_from_a_teacher_checkpoint(shards, tmp_path):
 
 
 def test_bad_settings_fail_clearly(shards, tmp_path):
-    aligned, _ = shards
+    aligned, occluded = shards
     with pytest.raises(ValueError, match="unknown setting"):
         resolve_settings("arcface_clean", {"learning_rate": 0.1})
     with pytest.raises(ValueError, match="no occluded shards"):
         train(resolve_settings("arcface_occ", TINY), aligned, {}, tmp_path / "x")
-    with pytest.raises(ValueError, match="teacher"):
-        train(resolve_settings("amofr_kd", {**TINY, "teacher": "nonexistent"}), aligned, {}, tmp_path / "y")
+    with pytest.raises(ValueError, match="teacher 'nonexistent'"):
+        train(resolve_settings("amofr_kd", {**TINY, "teacher": "nonexistent"}), aligned, occluded, tmp_path / "y")
+    with pytest.raises(FileNotFoundError, match="checkpoint not found"):
+        train(resolve_settings("amofr_kd", TINY), aligned, occluded, tmp_path / "models" / "amofr_kd")

@@ -1,5 +1,7 @@
 """bsrgan / swinir / gfpgan: randomly initialised weights of the real architectures, saved in the
 official checkpoint layout, loaded through the pipeline's loader, run on a real face."""
+import functools
+
 import cv2
 import numpy as np
 import pytest
@@ -18,10 +20,14 @@ def astronaut_faces(res: int, n: int = 1) -> np.ndarray:
     return np.stack([lr, lr[:, ::-1]][:n]) if n <= 2 else np.repeat(lr[None], n, axis=0)
 
 
-def save_random_weights(name: str, path, layout: str):
+@functools.lru_cache(maxsize=None)
+def random_state_dict(name: str) -> dict:
     torch.manual_seed(0)
-    network = get_entry(name).build()
-    state_dict = network.state_dict()
+    return get_entry(name).build().state_dict()
+
+
+def save_random_weights(name: str, path, layout: str):
+    state_dict = random_state_dict(name)
     torch.save(state_dict if layout == "raw" else {layout: state_dict}, path)
     return state_dict
 
@@ -77,24 +83,22 @@ def test_gfpgan_params_ema_loads_and_restores_at_512(tmp_path):
     lr = astronaut_faces(16)
     batch = model.prepare(lr)
     assert batch.shape == (1, 3, 512, 512) and batch.min() >= -1 and batch.max() <= 1
-    out = bare_forward(model, batch)
-    assert out.shape == (1, 3, 512, 512)
-    sr = model.upscale(lr, 112)
+    sr = model.upscale(lr, 112)  # one 512x512 forward: slow on CPU
     assert sr.shape == (1, 112, 112, 3) and sr.dtype == np.uint8
     assert sr.std() > 0
-    np.testing.assert_array_equal(sr, model.upscale(lr, 112))  # fixed noise: reproducible
 
 
-@pytest.mark.parametrize("name", ["bsrgan", "swinir"])
+@pytest.mark.parametrize("name", ["bsrgan", "swinir", "gfpgan"])
 def test_wrong_key_fails_clearly(tmp_path, name):
-    torch.manual_seed(0)
-    state_dict = get_entry(name).build().state_dict()
-    state_dict["conv_first.renamed"] = state_dict.pop("conv_first.weight")
+    state_dict = dict(random_state_dict(name))
+    first_key = next(iter(state_dict))
+    state_dict[first_key + "_renamed"] = state_dict.pop(first_key)
     path = tmp_path / "bad.pth"
     torch.save({"params": state_dict}, path)
-    with pytest.raises(IncompatibleWeightsError, match=r"conv_first\.weight") as info:
+    with pytest.raises(IncompatibleWeightsError) as info:
         load_model(name, path, "cpu")
-    assert "conv_first.renamed" in str(info.value) and str(path) in str(info.value)
+    message = str(info.value)
+    assert first_key in message and first_key + "_renamed" in message and str(path) in message
 
 
 def test_wrong_architecture_fails_clearly(tmp_path):

@@ -1,4 +1,6 @@
 """`verify` and `aggregate-verification` end to end on small synthetic shards with a stub embedder."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -172,3 +174,38 @@ def test_aggregate(tmp_path):
     merged = pd.read_csv(out, keep_default_na=False)
     assert list(zip(merged.method, merged.res.astype(str))) == [("a", ""), ("b", "16"), ("b", "32")]
     assert figure.stat().st_size > 1000
+
+
+LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"
+
+
+@pytest.mark.lfw
+@pytest.mark.skipif(not (LFW / "pairsDevTrain.txt").exists(), reason="LFW DevTrain not present")
+def test_real_faces_with_pretrained_recognizer(tmp_path):
+    """Real LFW pairs through the pretrained SFace reference: same-person pairs must score higher."""
+    from PIL import Image
+
+    from robustface.verification.pairs import read_lfw_pairs
+    identity = pytest.importorskip("robustface.metrics.identity")
+    try:
+        identity.load_embedder("sface")
+    except (FileNotFoundError, ImportError) as error:
+        pytest.skip(f"sface unavailable: {error}")
+    pairs = read_lfw_pairs(LFW / "pairsDevTrain.txt")
+    chosen = pairs[:10] + pairs[1100:1110]
+    lines = ["10"] + [f"{p.id_a.rsplit('_', 1)[0]}\t{int(p.id_a[-4:])}\t{int(p.id_b[-4:])}" for p in chosen[:10]]
+    lines += [f"{p.id_a.rsplit('_', 1)[0]}\t{int(p.id_a[-4:])}\t{p.id_b.rsplit('_', 1)[0]}\t{int(p.id_b[-4:])}"
+              for p in chosen[10:]]
+    (tmp_path / "pairs.txt").write_text("\n".join(lines) + "\n")
+    ids = sorted({i for p in chosen for i in (p.id_a, p.id_b)})
+    # deep-funneled LFW faces sit near the centre: a central crop stands in for the aligned face
+    images = np.stack([np.asarray(Image.open(LFW / "lfw" / i.rsplit("_", 1)[0] / f"{i}.jpg").convert("RGB")
+                                  .crop((68, 68, 182, 182)).resize((112, 112), Image.BICUBIC)) for i in ids])
+    persons = [i.rsplit("_", 1)[0] for i in ids]
+    aligned = shard(tmp_path / "aligned.h5", ids, persons, images)
+    out = tmp_path / "sface.csv"
+    assert stage.main(["--method", "sface", "--pairs", str(tmp_path / "pairs.txt"), "--aligned", aligned,
+                       "--out", str(out), "--no-progress"]) == 0
+    clean = pd.read_csv(out).iloc[0]
+    assert clean.n_pairs == 20 and clean.n_missing == 0
+    assert clean.auc > 0.8 and clean.eer < 0.3

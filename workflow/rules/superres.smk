@@ -18,10 +18,13 @@ def sr_inputs(w):
     return inputs
 
 
+SCHEDULING_KEYS = {"models", "enabled", "threads", "gpus_per_job"}  # do not change a model's output
+
+
 def sr_settings(model):
     """What a model's SR output depends on: its own settings plus the shared SR settings."""
-    shared = {k: v for k, v in config["superres"].items() if k != "models"}
-    return as_json({**shared, **config["superres"]["models"][model]})
+    merged = {**config["superres"], **config["superres"]["models"][model]}
+    return as_json({k: v for k, v in merged.items() if k not in SCHEDULING_KEYS})
 
 
 rule superres:

@@ -28,7 +28,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="robustface aggregate-sr-metrics")
     p.add_argument("--inputs", nargs="*", default=[], help="per-face CSVs from sr-metrics")
     p.add_argument("--out", required=True)
-    p.add_argument("--missing-json", default=None, help='[{"model": ..., "reason": ...}, ...]')
+    p.add_argument("--missing-json", default=None, help='a JSON file or inline JSON: [{"model": ..., "reason": ...}, ...]')
     return p.parse_args(argv)
 
 
@@ -79,8 +79,12 @@ def main(argv: list[str] | None = None) -> int:
               for path in args.inputs]
     missing = []
     if args.missing_json:
-        with open(args.missing_json) as f:
-            missing = json.load(f)
+        text = args.missing_json.strip()
+        if text.startswith("["):  # inline JSON, as the Snakemake rule passes it
+            missing = json.loads(text)
+        else:
+            with open(text) as f:
+                missing = json.load(f)
         if not isinstance(missing, list):
             raise ValueError(f"{args.missing_json}: expected a JSON list of {{model, reason}}")
     table = aggregate(frames, missing)

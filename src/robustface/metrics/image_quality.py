@@ -16,13 +16,13 @@ Convention (the one most face-SR papers report, basicsr's ``test_y_channel=True`
   channel), the same cap.
 
 All functions take batches ``(N, H, W, 3)`` (or a single ``(H, W, 3)`` image) and return
-float64 arrays of shape ``(N,)``.
+float64 arrays of shape ``(N,)``. PSNR is vectorised over the batch; SSIM loops over images
+with OpenCV's filter2D (the same filter basicsr uses).
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 
 PSNR_CAP_DB = 100.0
 DATA_RANGE = 255.0
@@ -67,35 +67,34 @@ def psnr_rgb(sr: np.ndarray, hr: np.ndarray) -> np.ndarray:
     return _psnr_from_mse((diff**2).mean(axis=(1, 2, 3)))
 
 
-def _gaussian_1d(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> torch.Tensor:
-    # same as cv2.getGaussianKernel(11, 1.5): sampled, normalised to sum 1
-    x = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-(x**2) / (2 * sigma**2))
-    return g / g.sum()
+def _gaussian_window(size: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> np.ndarray:
+    k = cv2.getGaussianKernel(size, sigma)
+    return k @ k.T
 
 
-def _filter_valid(x: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """Separable Gaussian filter of (N, 1, H, W), 'valid' region only."""
-    x = F.conv2d(x, g.view(1, 1, -1, 1))
-    return F.conv2d(x, g.view(1, 1, 1, -1))
+def _filter_valid(x: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """Gaussian filter of one float64 (H, W) image, 'valid' region only (as basicsr)."""
+    pad = window.shape[0] // 2
+    return cv2.filter2D(x, -1, window)[pad:-pad, pad:-pad]
 
 
 def ssim_gray(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """SSIM of float single-channel batches (N, H, W) in [0, 255]."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape[-1] < SSIM_WINDOW or a.shape[-2] < SSIM_WINDOW:
         raise ValueError(f"SSIM needs images of at least {SSIM_WINDOW}x{SSIM_WINDOW}, got {a.shape[1:]}")
     c1, c2 = (0.01 * DATA_RANGE) ** 2, (0.03 * DATA_RANGE) ** 2
-    g = _gaussian_1d()
-    x = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))[:, None]
-    y = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float64))[:, None]
-    mu_x, mu_y = _filter_valid(x, g), _filter_valid(y, g)
-    sigma_xx = _filter_valid(x * x, g) - mu_x**2
-    sigma_yy = _filter_valid(y * y, g) - mu_y**2
-    sigma_xy = _filter_valid(x * y, g) - mu_x * mu_y
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * sigma_xy + c2)) / (
-        (mu_x**2 + mu_y**2 + c1) * (sigma_xx + sigma_yy + c2)
-    )
-    return ssim_map.mean(dim=(1, 2, 3)).numpy()
+    window = _gaussian_window()
+    out = np.empty(len(a))
+    # per image: OpenCV's filter2D is ~8x faster on CPU than a batched float64 conv
+    for i, (x, y) in enumerate(zip(a, b)):
+        mu_x, mu_y = _filter_valid(x, window), _filter_valid(y, window)
+        sigma_xx = _filter_valid(x * x, window) - mu_x**2
+        sigma_yy = _filter_valid(y * y, window) - mu_y**2
+        sigma_xy = _filter_valid(x * y, window) - mu_x * mu_y
+        ssim_map = ((2 * mu_x * mu_y + c1) * (2 * sigma_xy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sigma_xx + sigma_yy + c2))
+        out[i] = ssim_map.mean()
+    return out
 
 
 def ssim_y(sr: np.ndarray, hr: np.ndarray) -> np.ndarray:

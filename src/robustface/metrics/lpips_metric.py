@@ -37,9 +37,10 @@ class LpipsStatus:
         return "ok" if self.ok else self.reason
 
 
-def missing_backbone_reason(path: str | os.PathLike) -> str:
+def missing_backbone_reason(path: str | os.PathLike | None) -> str:
+    where = f"looked at {path}" if path else "no --lpips-weights given"
     return (
-        f"missing weights: {Path(path).name} (looked at {path}); download {ALEXNET_URL} "
+        f"missing weights: {ALEXNET_FILE} ({where}); download {ALEXNET_URL} "
         f"(sha256 starts with {ALEXNET_SHA256_PREFIX}) and pass it with --lpips-weights"
     )
 
@@ -112,5 +113,5 @@ class LpipsAlex:
 def load_lpips(backbone_path: str | os.PathLike | None, device: str = "cpu") -> tuple[LpipsAlex | None, LpipsStatus]:
     """(metric, status): metric is None and status names the missing file when it is absent."""
     if backbone_path is None or not Path(backbone_path).is_file():
-        return None, LpipsStatus(False, missing_backbone_reason(backbone_path or ALEXNET_FILE))
+        return None, LpipsStatus(False, missing_backbone_reason(backbone_path))
     return LpipsAlex(backbone_path, device=device), LpipsStatus(True)

@@ -8,7 +8,7 @@ from typing import Mapping
 
 import numpy as np
 
-from robustface.occlude.geometry import FaceFrame, face_region, jitter_landmarks, validate_landmarks
+from robustface.occlude.geometry import FaceFrame, face_region, jitter_landmarks, mean_shape, validate_landmarks
 from robustface.occlude.renderers import RenderContext, get_renderer
 
 DEFAULT_MAX_YAW_DEG = 45.0
@@ -57,6 +57,14 @@ class Occluder:
         self.params = self.renderer.resolve_params(params)
         self.seed = int(seed)
         self.max_yaw_deg = float(max_yaw_deg)
+        self._dry_run()
+
+    def _dry_run(self) -> None:
+        """Render once on the mean face so bad parameters fail now, not mid-shard."""
+        size = 112
+        ctx = RenderContext(face=np.full((size, size, 3), 128, np.uint8), frame=FaceFrame.from_landmarks(mean_shape(size), size),
+                            rng=np.random.default_rng(0), params=self.params)
+        self.renderer.draw(ctx)
 
     def __call__(self, image: np.ndarray, landmarks: np.ndarray, image_id: str, yaw: float | None = None) -> Occluded:
         image = np.asarray(image)

@@ -18,6 +18,7 @@ EYE_LEFT, EYE_RIGHT = slice(36, 42), slice(42, 48)
 MOUTH_OUTER, MOUTH = slice(48, 60), slice(48, 68)
 CHIN = 8
 NOSE_TIP = 30
+NOSE_BASE = 33
 
 # Mean iBUG-68 shape of ~260 LFW faces aligned on the ArcFace 112 template (this project's
 # align stage). Used by the benchmark and by tests that need a plausible face without dlib.
@@ -103,9 +104,9 @@ def validate_landmarks(landmarks: np.ndarray, size: int, yaw_deg: float | None, 
     core = np.concatenate([lm[EYE_LEFT], lm[EYE_RIGHT], lm[NOSE_BRIDGE], lm[MOUTH_OUTER]])
     if np.any(core < -0.1 * size) or np.any(core > 1.1 * size):
         return "landmarks_outside_crop"
-    # In the face frame the eyes must be above the nose and the nose above the mouth.
+    # In the face frame the eyes must be above the nose base, the nose base above the mouth.
     rel = (lm - frame.eye_mid) @ frame.y_axis
-    if not (rel[NOSE_TIP] > 0.2 * frame.iod and rel[MOUTH_OUTER].mean() > rel[NOSE_TIP]):
+    if not (rel[NOSE_BASE] > 0.15 * frame.iod and rel[MOUTH_OUTER].mean() > rel[NOSE_BASE]):
         return "implausible_landmarks"
     return None
 
@@ -122,13 +123,18 @@ def estimate_yaw(landmarks: np.ndarray) -> float:
     return float(np.degrees(np.arcsin(np.clip(2 * t - 1, -1.0, 1.0))))
 
 
+FOREHEAD_RATIO = 1.0
+
+
 def face_region(landmarks: np.ndarray, size: int) -> np.ndarray:
-    """Binary (S, S) mask of the face: jawline up to the brows raised to the mid-forehead.
+    """Binary (S, S) mask of the visible face: the jawline and, above the brows, a forehead one
+    brow-to-nose-base distance high (the facial thirds), clipped to the crop.
     The denominator of the occluded fraction."""
     frame = FaceFrame.from_landmarks(landmarks, size)
     lm = frame.landmarks
     brows = np.concatenate([lm[BROW_RIGHT][::-1], lm[BROW_LEFT][::-1]])
-    forehead = brows - 0.35 * frame.iod * frame.y_axis
+    middle_third = float((lm[NOSE_BASE] - brows.mean(0)) @ frame.y_axis)
+    forehead = brows - FOREHEAD_RATIO * max(middle_third, 0.0) * frame.y_axis
     polygon = np.concatenate([lm[JAW], forehead])
     region = np.zeros((size, size), np.uint8)
     fill_polygon(region, polygon, 1, antialias=False)
@@ -170,8 +176,10 @@ def fill_polygon(canvas: np.ndarray, points: np.ndarray, value, antialias: bool 
     return canvas
 
 
-def draw_polyline(canvas: np.ndarray, points: np.ndarray, value, thickness: float, closed: bool = False) -> np.ndarray:
-    cv2.polylines(canvas, [_fixed(points)], closed, value, max(1, int(round(thickness))), cv2.LINE_AA, AA_SHIFT)
+def draw_polyline(canvas: np.ndarray, points: np.ndarray | list[np.ndarray], value, thickness: float, closed: bool = False) -> np.ndarray:
+    """One polyline (N, 2) or several (a list) in one call."""
+    lines = points if isinstance(points, list) else [points]
+    cv2.polylines(canvas, [_fixed(p) for p in lines], closed, value, max(1, int(round(thickness))), cv2.LINE_AA, AA_SHIFT)
     return canvas
 
 

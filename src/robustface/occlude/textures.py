@@ -41,7 +41,8 @@ def procedural(kind: str, u: np.ndarray, v: np.ndarray, colours: tuple[np.ndarra
 
 def fabric_grain(shape: tuple[int, int], rng: np.random.Generator, strength: float = 0.04) -> np.ndarray:
     """Per-pixel multiplicative grain so flat colours do not look painted."""
-    return (1.0 + rng.normal(0.0, strength, size=shape)).astype(np.float32)
+    noise = rng.random(size=shape, dtype=np.float32)
+    return 1.0 + np.float32(strength * 1.7) * (2.0 * noise - 1.0)  # uniform with the given std
 
 
 def extract_insightface_mask_textures(wheel_path: str | Path, cache_dir: str | Path) -> dict[str, Path]:

@@ -33,6 +33,7 @@ DEFAULTS: dict = {
     "max_steps_per_epoch": 0,   # 0 = full epoch; N = cap (smoke budgets)
     "device": "auto",           # auto | cpu | cuda | cuda:N
     "num_workers": 0,
+    "torch_threads": 0,         # 0 = torch's default; on a shared CPU set it to the job's cores (oversubscription is ~8x slower)
     "preload": "auto",          # auto | true | false: read shards into memory when under preload_max_mb
     "preload_max_mb": 2048,
     "amp": "auto",              # auto (bf16 autocast on CUDA) | true | false

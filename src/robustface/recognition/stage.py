@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="KD teacher: a checkpoint path (e.g. results/models/arcface_clean/best.pt) or sface|dlib|insightface_onnx; "
                         "default: the method's `teacher` setting")
     p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N (overrides the settings' device)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (overrides the settings' torch_threads)")
     return p
 
 
@@ -55,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("--params-json must be a JSON object")
     if args.device:
         overrides["device"] = args.device
+    if args.threads:
+        overrides["torch_threads"] = args.threads
     settings = resolve_settings(args.method, overrides)
     try:
         summary = train(settings, args.aligned, parse_occluded(args.occluded), args.out_dir, args.teacher)

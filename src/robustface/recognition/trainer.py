@@ -34,7 +34,7 @@ from .validation import Validator
 
 # Settings that do not change what is learned: a resume may differ in these (and in `epochs`,
 # which extends or shortens the schedule).
-RESUMABLE_DIFFERENCES = {"epochs", "device", "num_workers", "log_every", "preload", "preload_max_mb", "method"}
+RESUMABLE_DIFFERENCES = {"epochs", "device", "num_workers", "torch_threads", "log_every", "preload", "preload_max_mb", "method"}
 LOSS_COLUMNS = ["epoch", "train_loss", "ce_loss", "kd_loss", "type_loss", "val_acc_clean", "val_acc_occluded",
                 "val_selection", "lr", "img_per_s", "seconds"]
 
@@ -70,6 +70,8 @@ class Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.device = resolve_device(str(s["device"]))
         self.use_amp = self.device.type == "cuda" if s["amp"] == "auto" else bool(s["amp"])
+        if s["torch_threads"]:
+            torch.set_num_threads(int(s["torch_threads"]))
         torch.manual_seed(s["seed"])
         random.seed(s["seed"])
 

@@ -90,9 +90,9 @@ class SRModel:
     def prepare(self, lr: np.ndarray) -> torch.Tensor:
         """uint8 NHWC faces -> the float NCHW batch the network takes, on the model's device."""
         validate_faces(lr)
-        x = torch.from_numpy(np.ascontiguousarray(lr)).to(self.device).permute(0, 3, 1, 2).float() / 255.0
+        x = torch.from_numpy(np.ascontiguousarray(lr)).to(self.device).permute(0, 3, 1, 2).contiguous().float() / 255.0
         if self.entry.fixed_input_size:
-            x = resize(x, self.entry.fixed_input_size)
+            x = resize(x, self.entry.fixed_input_size).clamp(0, 1)  # bicubic overshoots
         if self.entry.signed_range:
             x = x * 2.0 - 1.0
         return x

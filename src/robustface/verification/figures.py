@@ -29,10 +29,11 @@ def _save(fig, path: str | os.PathLike) -> None:
 def plot_roc(curves: Mapping[str, Roc], path: str | os.PathLike, title: str) -> None:
     """TAR against FAR (log axis) for each condition; FAR = 0 points are drawn at MIN_FAR."""
     fig, ax = plt.subplots(figsize=(7, 5.5))
-    for label, roc in curves.items():
+    for k, (label, roc) in enumerate(curves.items()):
         if roc.n_pos == 0 or roc.n_neg == 0:
             continue
-        ax.step(np.maximum(roc.far, MIN_FAR), roc.tar, where="post", label=label, linewidth=1.2)
+        ax.step(np.maximum(roc.far, MIN_FAR), roc.tar, where="post", label=label, linewidth=1.2,
+                **_style(k, label))
     ax.set_xscale("log")
     ax.set_xlim(MIN_FAR, 1.0)
     ax.set_ylim(0.0, 1.01)
@@ -41,8 +42,18 @@ def plot_roc(curves: Mapping[str, Roc], path: str | os.PathLike, title: str) -> 
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _save(fig, path)
+
+
+FAMILY_LINESTYLES = {"clean-clean": "-", "clean-occluded": "--", "occluded-occluded": ":", "lr-hr": "-.",
+                     "lr-lr": (0, (1, 1)), "sr-hr": (0, (5, 1, 1, 1)), "labelled-mask": "--"}
+
+
+def _style(index: int, label: str) -> dict:
+    """Distinct colour per curve (tab20) and a line style per condition family."""
+    return {"color": plt.get_cmap("tab20")(index % 20),
+            "linestyle": FAMILY_LINESTYLES.get(label.split(" ")[0], "-")}
 
 
 def plot_accuracy_vs_threshold(scored: Mapping[str, tuple[np.ndarray, np.ndarray]], path: str | os.PathLike,
@@ -50,9 +61,10 @@ def plot_accuracy_vs_threshold(scored: Mapping[str, tuple[np.ndarray, np.ndarray
     """Accuracy of "same iff cosine >= t" over t in [-1, 1] for each (scores, same) condition."""
     thresholds = np.linspace(-1.0, 1.0, 401)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, (scores, same) in scored.items():
+    for k, (label, (scores, same)) in enumerate(scored.items()):
         if len(scores):
-            ax.plot(thresholds, accuracy_at(scores, same, thresholds), label=label, linewidth=1.2)
+            ax.plot(thresholds, accuracy_at(scores, same, thresholds), label=label, linewidth=1.2,
+                    **_style(2 * k, label))
     ax.set_xlabel("cosine similarity threshold")
     ax.set_ylabel("accuracy")
     ax.set_ylim(0.0, 1.01)

@@ -3,6 +3,15 @@
 Embeds each needed image set once, scores pairs by cosine similarity and writes one CSV row per
 condition (see `COLUMNS`), a rejects CSV naming every pair that could not be evaluated and why,
 and per-method figures (ROC, accuracy vs threshold).
+
+Conditions (first image = enrolled HR face, second = probe): clean-clean; clean-occluded and
+occluded-occluded per occlusion type; lr-hr and lr-lr per resolution (LR faces upscaled to the
+aligned size with PIL bicubic before embedding); sr-hr per SR model and resolution; with an MFR2
+labels file, `labelled-mask` rows split clean-clean by the labelled mask state of both images.
+CSV columns: n_pairs = pairs evaluated, n_missing = pairs of the list whose images are absent
+from that condition's sets (each named in the rejects CSV); acc_mean/acc_std = 10-fold accuracy
+(threshold from the other folds); tar_far1e-3/1e-2 empty (NaN) when there are too few negatives;
+best_threshold = mean of the per-fold cosine thresholds. See protocol.py for the definitions.
 """
 from __future__ import annotations
 

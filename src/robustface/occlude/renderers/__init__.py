@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from robustface.occlude.renderers import eyewear, local, masks, template
 from robustface.occlude.renderers.base import Renderer, RenderContext
+from robustface.occlude.textures import PATTERNS
 
 RENDERERS: dict[str, Renderer] = {
     r.name: r
     for r in (
         Renderer("surgical_mask", masks.draw_surgical_mask, masks.SURGICAL_DEFAULTS, "non-rigid"),
-        Renderer("cloth_mask", masks.draw_cloth_mask, masks.CLOTH_DEFAULTS, "non-rigid"),
-        Renderer("n95", masks.draw_n95, masks.N95_DEFAULTS, "non-rigid"),
-        Renderer("scarf", masks.draw_scarf, masks.SCARF_DEFAULTS, "non-rigid"),
+        Renderer("cloth_mask", masks.draw_cloth_mask, masks.CLOTH_DEFAULTS, "non-rigid", {"patterns": PATTERNS}),
+        Renderer("n95", masks.draw_n95, masks.N95_DEFAULTS, "non-rigid", {"styles": ("n95", "kn95")}),
+        Renderer("scarf", masks.draw_scarf, masks.SCARF_DEFAULTS, "non-rigid", {"patterns": PATTERNS}),
         Renderer("sunglasses", eyewear.draw_sunglasses, eyewear.SUNGLASSES_DEFAULTS, "rigid"),
         Renderer("face_shield", eyewear.draw_face_shield, eyewear.FACE_SHIELD_DEFAULTS, "rigid"),
         Renderer("eyeglasses", eyewear.draw_eyeglasses, eyewear.EYEGLASSES_DEFAULTS, "transparent"),
-        Renderer("hand", local.draw_hand, local.HAND_DEFAULTS, "local"),
+        Renderer("hand", local.draw_hand, local.HAND_DEFAULTS, "local", {"targets": local.HAND_TARGETS}),
         Renderer("hair", local.draw_hair, local.HAIR_DEFAULTS, "local"),
-        Renderer("object_patch", local.draw_object_patch, local.OBJECT_PATCH_DEFAULTS, "local"),
+        Renderer("object_patch", local.draw_object_patch, local.OBJECT_PATCH_DEFAULTS, "local", {"patterns": PATTERNS, "shapes": local.OBJECT_SHAPES}),
         Renderer("template", template.draw_template, template.TEMPLATE_DEFAULTS, "user"),
     )
 }

@@ -13,6 +13,7 @@ from robustface.occlude.geometry import FaceFrame, draw_polyline, fill_polygon
 # Keys every type accepts: the jitter of the occluder's placement (deterministic per face seed).
 COMMON_DEFAULTS: dict[str, Any] = {
     "kind": None,  # renderer name; defaults to the type name
+    "enabled": True,  # read by the workflow (which types run); ignored when rendering
     "scale_jitter": 0.05,  # relative
     "rotation_jitter_deg": 3.0,
     "shift_jitter": 0.03,  # inter-ocular units
@@ -89,26 +90,49 @@ class Painter:
     def coverage(self) -> np.ndarray:
         return np.zeros((self.size, self.size), np.uint8)
 
-    def over(self, coverage: np.ndarray, colour, opacity: float | np.ndarray = 1.0) -> None:
+    def box(self, points: np.ndarray, pad: float = 2.0) -> tuple[slice, slice]:
+        """The window of the canvas that `points` (+pad) can touch; painting only there is
+        what keeps rendering well under a millisecond per part."""
+        lo = np.floor(points.min(0) - pad).astype(int)
+        hi = np.ceil(points.max(0) + pad).astype(int) + 1
+        x0, y0 = np.clip(lo, 0, self.size)
+        x1, y1 = np.clip(hi, 0, self.size)
+        return slice(y0, y1), slice(x0, x1)
+
+    def over(self, coverage: np.ndarray, colour, opacity: float | np.ndarray = 1.0, window: tuple[slice, slice] | None = None) -> None:
         """Paint `colour` (RGB 0..1, or an (S,S,3) image) where `coverage` (uint8 0..255 or float 0..1) is set."""
-        a = coverage.astype(np.float32) / 255.0 if coverage.dtype == np.uint8 else coverage.astype(np.float32)
+        win = window or (slice(None), slice(None))
+        cov = coverage[win]
+        if cov.size == 0:
+            return
+        a = cov.astype(np.float32) * (1.0 / 255.0) if cov.dtype == np.uint8 else cov.astype(np.float32)
+        if isinstance(opacity, np.ndarray):
+            opacity = opacity[win]
         a = a * opacity
         colour = np.asarray(colour, np.float32)
+        if colour.ndim == 3:
+            colour = colour[win]
         a3 = a[..., None]
-        self.premult *= 1.0 - a3
-        self.premult += colour * a3
-        self.alpha = a + self.alpha * (1.0 - a)
+        premult = self.premult[win]
+        premult *= 1.0 - a3
+        premult += colour * a3
+        alpha = self.alpha[win]
+        alpha *= 1.0 - a
+        alpha += a
 
     def polygon(self, points: np.ndarray, colour, opacity: float = 1.0) -> np.ndarray:
         cov = fill_polygon(self.coverage(), points, 255)
-        self.over(cov, colour, opacity)
+        self.over(cov, colour, opacity, self.box(points))
         return cov
 
-    def polyline(self, points: np.ndarray, colour, thickness: float, opacity: float = 1.0, closed: bool = False, clip: np.ndarray | None = None) -> None:
+    def polyline(self, points: np.ndarray | list[np.ndarray], colour, thickness: float, opacity: float = 1.0, closed: bool = False, clip: np.ndarray | None = None) -> None:
+        """One polyline, or a list of them painted together (one compositing pass)."""
         cov = draw_polyline(self.coverage(), points, 255, thickness, closed)
+        window = self.box(np.concatenate(points) if isinstance(points, list) else points, thickness / 2 + 2)
         if clip is not None:
-            cov = (cov.astype(np.float32) / 255.0) * (clip.astype(np.float32) / 255.0 if clip.dtype == np.uint8 else clip)
-        self.over(cov, colour, opacity)
+            cov = cov.astype(np.float32) * (1.0 / 255.0)
+            cov[window] *= clip[window].astype(np.float32) * (1.0 / 255.0) if clip.dtype == np.uint8 else clip[window]
+        self.over(cov, colour, opacity, window)
 
     def shade(self, factor: np.ndarray) -> None:
         """Multiply the colour painted so far by a per-pixel factor (lighting)."""
@@ -132,6 +156,7 @@ class Renderer:
     draw: Callable[[RenderContext], tuple[np.ndarray, np.ndarray]]
     defaults: Mapping[str, Any] = field(default_factory=dict)
     category: str = ""
+    choices: Mapping[str, tuple] = field(default_factory=dict)  # list-valued key -> allowed members
 
     def resolve_params(self, params: Mapping[str, Any] | None) -> dict:
         """Defaults overlaid with `params`; unknown keys are an error (they would be silently ignored)."""
@@ -139,4 +164,10 @@ class Renderer:
         unknown = sorted(set(params or {}) - set(allowed))
         if unknown:
             raise ValueError(f"occluder {self.name!r}: unknown parameter(s) {unknown}; allowed: {sorted(allowed)}")
-        return {**allowed, **(params or {})}
+        resolved = {**allowed, **(params or {})}
+        for key, options in self.choices.items():
+            values = [resolved[key]] if isinstance(resolved[key], str) else list(resolved[key])
+            bad = [v for v in values if v not in options]
+            if bad or not values:
+                raise ValueError(f"occluder {self.name!r}: {key} must be a non-empty list from {list(options)}, got {resolved[key]!r}")
+        return resolved

@@ -24,7 +24,7 @@ def _lenses(ctx: RenderContext, size: float, aspect: float, lift: float):
         width = float(np.linalg.norm(pts[3] - pts[0]))
         width = float(np.clip(width, 0.22 * f.iod, 0.5 * f.iod))
         centre = pts.mean(0) - lift * f.iod * f.y_axis
-        half_w = size * width
+        half_w = min(size * width, 0.45 * f.iod)  # keep a bridge gap between the lenses
         half_h = half_w * aspect
         lenses.append((centre, half_w, half_h, ellipse_points(centre, half_w, half_h, angle, 48, squareness)))
     return lenses

@@ -8,6 +8,7 @@ from robustface.occlude.geometry import EYE_LEFT, EYE_RIGHT, MOUTH, bezier, elli
 from robustface.occlude.renderers.base import Painter, RenderContext, edge_shading
 from robustface.occlude.textures import PATTERNS, fabric_grain, procedural
 
+OBJECT_SHAPES = ("ellipse", "rectangle", "polygon")
 HAND_TARGETS = ("mouth", "left_eye", "right_eye", "nose", "left_cheek", "right_cheek", "chin")
 HAIR_COLOURS = [[25, 18, 14], [60, 40, 25], [110, 75, 40], [190, 160, 110], [15, 15, 15], [120, 120, 118]]
 OBJECT_COLOURS = [[200, 40, 40], [40, 90, 200], [240, 200, 40], [30, 30, 30], [240, 240, 240], [60, 150, 70], [150, 100, 60]]
@@ -65,9 +66,12 @@ def draw_hand(ctx: RenderContext):
         p.polyline(np.stack([base, tip]), outline_colour, width + max(1.0, 0.03 * f.iod))
         p.polyline(np.stack([base, tip]), skin, width)
     palm = ellipse_points(palm_centre, 0.45 * scale, 0.42 * scale, angle + np.pi / 2, 32, 2.6)
-    cov = p.polygon(palm, skin)
-    p.polyline(palm, outline_colour, max(1.0, 0.025 * f.iod), 0.5, closed=True)
-    p.shade(edge_shading(np.maximum(cov, (p.alpha * 255).astype(np.uint8)), f.iod, 0.2))
+    p.polygon(palm, skin)
+    # Light from one side across the hand, plus darker rims.
+    u, _ = ctx.uv
+    side_u = float((palm_centre - f.eye_mid) @ f.x_axis) / f.iod
+    light = np.clip(1.0 + 0.25 * ctx.rng.choice([-1.0, 1.0]) * (u - side_u), 0.8, 1.15)
+    p.shade(light * edge_shading((p.alpha * 255).astype(np.uint8), f.iod, 0.2))
     return p.layer()
 
 
@@ -80,12 +84,17 @@ def draw_hair(ctx: RenderContext):
     origin = f.point(f.eye_mid, origin_u, -ctx.value("origin_v"))
     sweep = -np.sign(origin_u) * ctx.value("sweep")
     length = ctx.value("length")
+    thickness = ctx.value("thickness") * f.iod
+    # Strands are painted in groups (shade x width), one compositing pass per group.
+    groups: dict[tuple[int, int], list[np.ndarray]] = {}
     for _ in range(int(ctx.value("strands"))):
         start = origin + f.iod * ctx.rng.normal(0, 0.1, 2)
         end = f.point(start, sweep + ctx.rng.normal(0, 0.25), length * ctx.rng.uniform(0.7, 1.1))
         ctrl = f.point((start + end) / 2, -sweep * ctx.rng.uniform(0.2, 0.5), 0)
-        colour = np.clip(base * ctx.rng.uniform(0.7, 1.3), 0, 1)
-        p.polyline(bezier(start, ctrl, end, 16), colour, max(1.0, ctx.value("thickness") * f.iod * ctx.rng.uniform(0.6, 1.4)), ctx.rng.uniform(0.75, 1.0))
+        key = (int(ctx.rng.integers(3)), max(1, int(round(thickness * ctx.rng.uniform(0.6, 1.4)))))
+        groups.setdefault(key, []).append(bezier(start, ctrl, end, 16))
+    for (shade, width), curves in sorted(groups.items()):
+        p.polyline(curves, np.clip(base * (0.75, 1.0, 1.25)[shade], 0, 1), width, (0.8, 0.9, 0.85)[shade])
     return p.layer()
 
 
@@ -121,5 +130,5 @@ def draw_object_patch(ctx: RenderContext):
 
 
 HAND_DEFAULTS = {"targets": list(HAND_TARGETS), "scale": [0.8, 1.05], "angle_deg": [-50.0, 50.0]}
-HAIR_DEFAULTS = {"colors": HAIR_COLOURS, "strands": [25, 45], "origin_u": [0.3, 0.8], "origin_v": [0.9, 1.2], "sweep": [0.2, 0.6], "length": [1.6, 2.4], "thickness": [0.02, 0.04]}
+HAIR_DEFAULTS = {"colors": HAIR_COLOURS, "strands": [25, 45], "origin_u": [0.3, 0.8], "origin_v": [1.4, 1.8], "sweep": [0.2, 0.6], "length": [2.3, 3.0], "thickness": [0.02, 0.04]}
 OBJECT_PATCH_DEFAULTS = {"colors": OBJECT_COLOURS, "patterns": list(PATTERNS), "shapes": ["ellipse", "rectangle", "polygon"], "size": [0.8, 1.4]}

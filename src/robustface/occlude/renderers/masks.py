@@ -55,10 +55,12 @@ def _mask_outline(ctx: RenderContext, nose_top: float, lift: float, side: int, o
 
 def _ear_loops(ctx: RenderContext, painter: Painter, top_left, top_right, colour, thickness) -> None:
     lm, f = ctx.lm, ctx.frame
+    loops = []
     for corner, jaw_top, jaw_low in ((top_left, 0, 3), (top_right, 16, 13)):
         ear = f.outward(lm[jaw_top][None], 0.12)[0] - 0.1 * f.iod * f.y_axis
         low = f.outward(lm[jaw_low][None], 0.05)[0]
-        painter.polyline(np.stack([corner, ear, low]), colour, thickness)
+        loops.append(np.stack([corner, ear, low]))
+    painter.polyline(loops, colour, thickness)
 
 
 def draw_surgical_mask(ctx: RenderContext):
@@ -73,11 +75,10 @@ def draw_surgical_mask(ctx: RenderContext):
     n = 24
     top_s, bottom_s = resample_polyline(top, n), resample_polyline(bottom, n)
     pleats = int(ctx.value("pleats"))
-    for i in range(pleats):
-        t = (i + 1) / (pleats + 1) + ctx.rng.uniform(-0.03, 0.03)
-        line = top_s * (1 - t) + bottom_s * t
-        p.polyline(line, colour * 0.72, max(1.0, 0.03 * f.iod), 0.6, clip=cov)
-        p.polyline(line + 0.04 * f.iod * f.y_axis, np.minimum(colour * 1.12, 1.0), max(1.0, 0.02 * f.iod), 0.5, clip=cov)
+    folds = [top_s * (1 - t) + bottom_s * t for t in (np.arange(1, pleats + 1) / (pleats + 1) + ctx.rng.uniform(-0.03, 0.03, pleats))]
+    if folds:
+        p.polyline(folds, colour * 0.72, max(1.0, 0.03 * f.iod), 0.6, clip=cov)
+        p.polyline([line + 0.04 * f.iod * f.y_axis for line in folds], np.minimum(colour * 1.12, 1.0), max(1.0, 0.02 * f.iod), 0.5, clip=cov)
     # Nose wire: a slightly raised band along the top edge over the bridge.
     mid = len(top) // 2
     p.polyline(top[mid - 5: mid + 6] + 0.04 * f.iod * f.y_axis, colour * 0.85, max(1.0, 0.035 * f.iod), 0.5, clip=cov)
@@ -87,7 +88,7 @@ def draw_surgical_mask(ctx: RenderContext):
 
 def draw_cloth_mask(ctx: RenderContext):
     f = ctx.frame
-    outline, top, bottom = _mask_outline(ctx, ctx.value("nose_top"), 0.12, 1, ctx.value("outward"), ctx.value("chin_drop"))
+    outline, top, bottom = _mask_outline(ctx, ctx.value("nose_top"), 0.08, 1, ctx.value("outward"), ctx.value("chin_drop"))
     u, v = ctx.uv
     images = ctx.params["texture_images"]
     if images and ctx.rng.random() < float(ctx.params["texture_image_prob"]):
@@ -116,18 +117,16 @@ def draw_n95(ctx: RenderContext):
     colour = ctx.colour("colors")
     p = Painter(ctx.size)
     strap = colour * 0.8 if colour.mean() > 0.5 else np.array([0.9, 0.9, 0.9], np.float32) * 0.3
-    for side, (hi, lo) in ((0, (0, 2)), (16, (16, 14))):
-        start_hi = f.outward(lm[1 if side == 0 else 15][None], 0.0)[0]
-        p.polyline(np.stack([start_hi, f.outward(lm[hi][None], 0.2)[0]]), strap, max(1.0, 0.04 * f.iod))
+    straps = [np.stack([lm[start], f.outward(lm[end][None], 0.2)[0]]) for start, end in ((1, 0), (15, 16))]
+    p.polyline(straps, strap, max(1.0, 0.04 * f.iod))
     if style == "kn95":
         left = f.outward(lm[1][None], 0.04)[0]
         right = f.outward(lm[15][None], 0.04)[0]
         nose = _nose_point(ctx, ctx.value("nose_top"))
         top = _top_edge(ctx, left, nose, right, 0.02)
         chin = lm[CHIN] + ctx.value("chin_drop") * f.iod * f.y_axis
-        lower_left = f.outward(lm[4][None], 0.05)[0]
-        lower_right = f.outward(lm[12][None], 0.05)[0]
-        bottom = np.stack([lower_left, chin, lower_right])
+        # Sides along the cheeks (jaw 2-4, 12-14), then straight folds to a point under the chin.
+        bottom = np.concatenate([f.outward(lm[2:5], 0.05), chin[None], f.outward(lm[12:15], 0.05)])
         outline = np.concatenate([top, bottom[::-1]])
         cov = p.polygon(outline, colour * fabric_grain((ctx.size, ctx.size, 1), ctx.rng, 0.02))
         p.polyline(np.stack([nose, chin]), colour * 0.7, max(1.0, 0.035 * f.iod), 0.8, clip=cov)  # the fold
@@ -176,17 +175,19 @@ def draw_scarf(ctx: RenderContext):
     fill = fill * (0.93 + 0.07 * np.sin(2 * np.pi * u / 0.06))[..., None] * fabric_grain((ctx.size, ctx.size, 1), ctx.rng, 0.04)
     p = Painter(ctx.size)
     cov = p.polygon(outline, fill)
+    folds = []
     for k in range(int(ctx.value("folds"))):
         offset = (0.25 + 0.35 * k + ctx.rng.uniform(-0.08, 0.08)) * f.iod
-        fold = top + offset * f.y_axis + 0.05 * f.iod * np.sin(np.linspace(0, 3 * np.pi, len(top)) + ctx.rng.uniform(0, 6))[:, None] * f.y_axis
-        p.polyline(fold, a * 0.55, max(1.0, 0.05 * f.iod), 0.45, clip=cov)
+        folds.append(top + offset * f.y_axis + 0.05 * f.iod * np.sin(np.linspace(0, 3 * np.pi, len(top)) + ctx.rng.uniform(0, 6))[:, None] * f.y_axis)
+    if folds:
+        p.polyline(folds, a * 0.55, max(1.0, 0.05 * f.iod), 0.45, clip=cov)
     p.shade(edge_shading(cov, f.iod, 0.2))
     return p.layer()
 
 
 SURGICAL_DEFAULTS = {"colors": MASK_COLOURS, "nose_top": [0.3, 0.45], "outward": 0.05, "chin_drop": 0.1, "pleats": 3, "ear_loops": True}
 CLOTH_DEFAULTS = {
-    "colors": CLOTH_COLOURS, "patterns": list(PATTERNS), "pattern_period": [0.15, 0.35], "nose_top": [0.25, 0.4],
+    "colors": CLOTH_COLOURS, "patterns": list(PATTERNS), "pattern_period": [0.15, 0.35], "nose_top": [0.3, 0.45],
     "outward": 0.06, "chin_drop": 0.2, "ear_loops": True, "texture_images": [], "texture_image_prob": 1.0,
 }
 N95_DEFAULTS = {"colors": RESPIRATOR_COLOURS, "styles": ["n95", "kn95"], "nose_top": [0.2, 0.35], "chin_drop": 0.15, "valve_prob": 0.3}

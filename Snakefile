@@ -1,6 +1,6 @@
 # robustface: face super-resolution and occlusion-robust face recognition, as one DAG.
 # Rules are thin: every stage is `python -m robustface <stage>`; logic lives in src/robustface.
-import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -10,8 +10,16 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+# Stages run as `python -m robustface`: the interpreter running snakemake (the project venv)
+# comes first on PATH, unless --use-conda puts its environment in front.
+os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+os.environ.setdefault("GLOG_minloglevel", "2")
 
 configfile: "config.yaml"
+
+
+envvars:
+    "PATH",
 
 
 validate(config, schema="workflow/schemas/config.schema.yaml")

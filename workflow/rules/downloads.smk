@@ -2,6 +2,7 @@
 # by URL and sha256; a failed or mismatching download stops with file, URL and checksum named.
 # LFW: scikit-learn's figshare mirror (funneled images; LFW's deep-funneled set works the same
 # through lfw_root). Run: snakemake --cores 1 download_lfw download_weights
+from robustface.dag import official_weights
 
 LFW_FILES = {
     "lfw-funneled.tgz": ("https://ndownloader.figshare.com/files/5976015",
@@ -11,7 +12,7 @@ LFW_FILES = {
     "pairsDevTest.txt": ("https://ndownloader.figshare.com/files/5976009",
                          "7cb06600ea8b2814ac26e946201cdb304296262aad67d046a16a7ec85d0ff87c"),
 }
-OFFICIAL_WEIGHTS = {entry.weights.filename: entry.weights for entry in SR_REGISTRY.values() if entry.weights}
+OFFICIAL_WEIGHTS = official_weights()
 
 
 rule fetch_lfw_file:
@@ -24,21 +25,24 @@ rule fetch_lfw_file:
         lfw_file="|".join(re.escape(name) for name in LFW_FILES),
     log:
         "logs/downloads/{lfw_file}.log",
+    conda:
+        CONDA_ENV
     shell:
-        "{PY} -m robustface fetch --url {params.url} --sha256 {params.sha256} --out {output} > {log} 2>&1"
+        "python -m robustface fetch --url {params.url} --sha256 {params.sha256} --out {output} > {log} 2>&1"
 
 
 rule download_lfw:
     input:
-        "resources/downloads/lfw/lfw-funneled.tgz",
-        "resources/downloads/lfw/pairsDevTrain.txt",
-        "resources/downloads/lfw/pairsDevTest.txt",
+        archive="resources/downloads/lfw/lfw-funneled.tgz",
+        pairs=["resources/downloads/lfw/pairsDevTrain.txt", "resources/downloads/lfw/pairsDevTest.txt"],
     output:
         directory("resources/downloads/lfw/lfw_funneled"),
     log:
         "logs/downloads/lfw_extract.log",
+    conda:
+        CONDA_ENV
     shell:
-        "tar -xzf {input[0]} -C resources/downloads/lfw > {log} 2>&1"
+        "tar -xzf {input.archive} -C resources/downloads/lfw > {log} 2>&1"
 
 
 rule fetch_weights:
@@ -51,8 +55,10 @@ rule fetch_weights:
         weights_file="|".join(re.escape(name) for name in OFFICIAL_WEIGHTS),
     log:
         "logs/downloads/{weights_file}.log",
+    conda:
+        CONDA_ENV
     shell:
-        "{PY} -m robustface fetch --url {params.url} --sha256 {params.sha256} --out {output} > {log} 2>&1"
+        "python -m robustface fetch --url {params.url} --sha256 {params.sha256} --out {output} > {log} 2>&1"
 
 
 rule download_weights:

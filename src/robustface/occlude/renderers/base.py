@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Callable, Mapping
 
 import cv2
@@ -40,8 +40,7 @@ class RenderContext:
     def uv(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-pixel face-frame coordinates (inter-ocular units from the eye midpoint):
         textures drawn in (u, v) rotate and scale with the face."""
-        s = self.size
-        ys, xs = np.mgrid[0:s, 0:s].astype(np.float32)
+        xs, ys = _pixel_grid(self.size)
         f = self.frame
         dx, dy = xs - f.eye_mid[0], ys - f.eye_mid[1]
         u = (dx * f.x_axis[0] + dy * f.x_axis[1]) / f.iod
@@ -65,6 +64,13 @@ class RenderContext:
         if isinstance(options, str):
             return options
         return options[int(self.rng.integers(len(options)))]
+
+
+@lru_cache(maxsize=8)
+def _pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    xs.flags.writeable = ys.flags.writeable = False
+    return xs, ys
 
 
 def sample_value(rng: np.random.Generator, spec, key: str = "value") -> float:

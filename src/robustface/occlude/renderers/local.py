@@ -116,8 +116,9 @@ def draw_object_patch(ctx: RenderContext):
     elif shape == "rectangle":
         outline = ellipse_points(centre, half * aspect, half / aspect, angle, 40, 12.0)
     elif shape == "polygon":
-        t = np.sort(ctx.rng.uniform(0, 2 * np.pi, int(ctx.rng.integers(5, 9))))
-        r = half * ctx.rng.uniform(0.6, 1.3, len(t))
+        k = int(ctx.rng.integers(5, 9))  # evenly spread corners, jittered: no slivers
+        t = np.linspace(0, 2 * np.pi, k, endpoint=False) + ctx.rng.uniform(-0.35, 0.35, k) * (2 * np.pi / k) + angle
+        r = half * ctx.rng.uniform(0.7, 1.25, k)
         outline = centre + np.stack([r * np.cos(t), r * np.sin(t)], 1)
     else:
         raise ValueError(f"unknown object shape {shape!r}; known: ellipse, rectangle, polygon")

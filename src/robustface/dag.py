@@ -1,0 +1,130 @@
+"""The DAG's planning logic, kept out of the Snakefiles: which jobs exist, where their files
+live, and what each rule passes to its stage. Rules call these through small lambdas."""
+from __future__ import annotations
+
+import json
+import os
+
+from robustface.superres.registry import MODELS as SR_REGISTRY
+
+SCHEDULING_KEYS = {"models", "enabled", "threads", "gpus_per_job"}  # do not change a model's output
+
+
+def as_json(value) -> str:
+    """Config values travel to stages as JSON in `params:` so an edit reruns only that stage."""
+    return json.dumps(value, sort_keys=True)
+
+
+def official_weights() -> dict:
+    """filename -> WeightSpec of every SR model with published weights."""
+    return {e.weights.filename: e.weights for e in SR_REGISTRY.values() if e.weights}
+
+
+class Plan:
+    def __init__(self, config: dict):
+        self.config = config
+        self.ds = config["dataset"]
+        self.shards = [f"{i:04d}" for i in range(config["n_shards"])]
+        self.resolutions = [int(r) for r in config["degrade"]["resolutions"]]
+        self.occ_types = [name for name, p in config["occlusion"]["types"].items() if p.get("enabled", True)]
+        self.variants = list(config["variants"])
+        for variant in self.variants:
+            if variant != "clean" and variant not in self.occ_types:
+                raise ValueError(f"variant {variant!r} is neither 'clean' nor an enabled occlusion type {self.occ_types}")
+        self.sr_run, self.sr_missing = self._sr_model_plan()
+
+    # --- paths -------------------------------------------------------------------------------
+    def aligned_shard(self, shard: str) -> str:
+        return f"resources/{self.ds}/aligned/shard-{shard}.h5"
+
+    def occluded_shard(self, otype: str, shard: str) -> str:
+        return f"resources/{self.ds}/occluded/{otype}/shard-{shard}.h5"
+
+    def hr_shard(self, variant: str, shard: str) -> str:
+        """The HR faces of a variant: aligned for clean, the occluded shard for an occlusion type."""
+        return self.aligned_shard(shard) if variant == "clean" else self.occluded_shard(variant, shard)
+
+    def lr_shard(self, variant: str, res, shard: str) -> str:
+        return f"resources/{self.ds}/lr/{variant}/{res}/shard-{shard}.h5"
+
+    def sr_shard(self, model: str, variant: str, res, shard: str) -> str:
+        return f"resources/{self.ds}/sr/{model}/{variant}/{res}/shard-{shard}.h5"
+
+    # --- ingest ------------------------------------------------------------------------------
+    def ingest_args(self) -> str:
+        cfg = self.config
+        kind = {"sample": "folder", "lfw": "lfw", "folder": "folder"}[self.ds]
+        root = {"sample": "resources/sample/images", "lfw": cfg["lfw_root"], "folder": cfg["image_root"]}[self.ds]
+        if root is None:
+            raise ValueError("dataset=folder needs image_root=PATH (a person/image folder)")
+        args = f"--kind {kind} --root {root}"
+        people = cfg.get("people_file") or (f"{cfg['lfw_root']}/peopleDevTrain.txt" if self.ds == "lfw" else None)
+        if people:
+            args += f" --people {people}"
+        return args
+
+    # --- super-resolution ----------------------------------------------------------------------
+    def sr_weights_path(self, model: str) -> str | None:
+        settings = self.config["superres"]["models"][model]
+        spec = SR_REGISTRY[model].weights
+        return settings.get("weights") or (f"resources/weights/{spec.filename}" if spec else None)
+
+    def _sr_model_plan(self) -> tuple[list[str], list[dict]]:
+        """enabled: true -> runs (missing weights are fetched by the download rule, or fail
+        clearly); auto -> runs when its weights are on disk, else a CSV row says what is missing;
+        false -> left out."""
+        run, missing = [], []
+        for model, settings in self.config["superres"]["models"].items():
+            if model not in SR_REGISTRY:
+                raise ValueError(f"unknown SR model {model!r} in config; known: {sorted(SR_REGISTRY)}")
+            enabled = settings.get("enabled", "auto")
+            weights = self.sr_weights_path(model)
+            if enabled is False:
+                continue
+            if enabled == "auto" and weights and not os.path.exists(weights):
+                spec = SR_REGISTRY[model].weights
+                missing.append({"model": model, "reason": f"missing weights: {weights} (official {spec.url} "
+                                f"sha256={spec.sha256}); run `snakemake download_weights` where a network is available"})
+                continue
+            run.append(model)
+        return run, missing
+
+    def sr_inputs(self, model: str, variant: str, res, shard: str) -> dict:
+        inputs = {"lr": self.lr_shard(variant, res, shard)}
+        weights = self.sr_weights_path(model)
+        if weights:
+            inputs["weights"] = weights
+        return inputs
+
+    def sr_settings(self, model: str) -> str:
+        """What a model's SR output depends on: its own settings plus the shared SR settings."""
+        merged = {**self.config["superres"], **self.config["superres"]["models"][model]}
+        return as_json({k: v for k, v in merged.items() if k not in SCHEDULING_KEYS})
+
+    def sr_weights_arg(self, model: str) -> str:
+        weights = self.sr_weights_path(model)
+        return f"--weights {weights}" if weights else ""
+
+    # --- SR metrics ----------------------------------------------------------------------------
+    def metrics_extra_args(self) -> str:
+        m = self.config["metrics"]
+        args = [f"--recognizer {m['recognizer']}", f"--batch-size {m['batch_size']}"]
+        if m.get("lpips_backbone"):
+            args.append(f"--lpips-weights {m['lpips_backbone']}")
+        if m.get("recognizer_model"):
+            args.append(f"--recognizer-model {m['recognizer_model']}")
+        return " ".join(args)
+
+    def grid_inputs(self, variant: str) -> dict:
+        shard = self.shards[0]
+        return {
+            "hr": self.hr_shard(variant, shard),
+            "lr": [self.lr_shard(variant, r, shard) for r in self.resolutions],
+            "sr": [self.sr_shard(m, variant, r, shard) for m in self.sr_run for r in self.resolutions],
+        }
+
+    def grid_args(self, variant: str) -> str:
+        shard = self.shards[0]
+        lr = " ".join(f"{r}={self.lr_shard(variant, r, shard)}" for r in self.resolutions)
+        sr = " ".join(f"{m}:{r}={self.sr_shard(m, variant, r, shard)}" for m in self.sr_run for r in self.resolutions)
+        return f"--lr {lr} --sr {sr}" if sr else f"--lr {lr}"

@@ -1,0 +1,85 @@
+"""Training throughput: the real loop (DataLoader + augmentation + step) vs a bare
+forward+backward+optimizer step repeated on one batch already in memory (goal: within 1.5x)."""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..h5io import write_shard
+from .data import to_model_input
+from .methods import resolve_settings
+from .trainer import Trainer
+
+
+def _synthetic_shard(directory: Path, n_faces: int, n_people: int, seed: int = 0) -> str:
+    rng = np.random.default_rng(seed)
+    path = directory / "shard-0000.h5"
+    write_shard(path, {
+        "images": rng.integers(0, 256, (n_faces, 112, 112, 3), dtype=np.uint8),
+        "image_id": [f"face_{i:05d}" for i in range(n_faces)],
+        "person": [f"person_{i % n_people:03d}" for i in range(n_faces)],
+        "split": ["train"] * n_faces,
+    })
+    return str(path)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def benchmark_training(aligned: list[str] | None = None, occluded: dict[str, list[str]] | None = None,
+                       method: str = "arcface_clean", overrides: dict | None = None,
+                       steps: int = 10, warmup: int = 2) -> dict:
+    """Returns {method, device, batch_size, threads, steps, real_loop_img_s, bare_fwd_bwd_img_s,
+    ratio (bare / real; 1.0 = no overhead)}. Without shards a synthetic one (random pixels) is
+    used: throughput does not depend on the pixel values. KD methods are not benchmarked here
+    (their per-step extra work is a cached-embedding lookup)."""
+    overrides = {"batch_size": 64, **(overrides or {})}
+    with tempfile.TemporaryDirectory(prefix="rf-train-bench-") as tmp:
+        tmp = Path(tmp)
+        if aligned is None:
+            need = overrides["batch_size"] * (steps + warmup)
+            aligned = [_synthetic_shard(tmp, need, max(2, need // 8))]
+        settings = resolve_settings(method, {**overrides, "epochs": 1, "max_steps_per_epoch": 0, "kd_lambda": 0.0,
+                                             "teacher": None, "val_max_pairs": 0})
+        trainer = Trainer(settings, aligned, occluded or {}, tmp / "out")
+        device, generator = trainer.device, torch.Generator().manual_seed(0)
+        # enough batches for warmup + steps (cycle the loader if the data set is small)
+        real_images, t0, first_batch, done = 0, None, None, 0
+        while done < warmup + steps:
+            for batch in trainer.loader(done):
+                if first_batch is None:
+                    first_batch = batch
+                if done == warmup:
+                    _sync(device)
+                    t0 = time.perf_counter()
+                trainer.train_step(batch, generator)
+                if done >= warmup:
+                    real_images += len(batch["label"])
+                done += 1
+                if done >= warmup + steps:
+                    break
+        _sync(device)
+        real = real_images / (time.perf_counter() - t0)
+
+        x = to_model_input(first_batch["image"].to(device))
+        labels = first_batch["label"].to(device)
+        model, head, optimizer = trainer.model, trainer.head, trainer.optimizer
+        for i in range(warmup + steps):
+            if i == warmup:
+                _sync(device)
+                t0 = time.perf_counter()
+            loss = F.cross_entropy(head(model(x)["raw"], labels), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        _sync(device)
+        bare = steps * len(labels) / (time.perf_counter() - t0)
+    return {"method": method, "device": str(device), "batch_size": int(len(labels)), "threads": torch.get_num_threads(),
+            "steps": steps, "real_loop_img_s": real, "bare_fwd_bwd_img_s": bare, "ratio": bare / real}

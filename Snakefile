@@ -30,7 +30,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/superres.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/downloads.smk"
-#TMP include: "workflow/rules/occlude.smk"
+include: "workflow/rules/occlude.smk"
 #TMP include: "workflow/rules/train.smk"
 include: "workflow/rules/verify.smk"
 

@@ -72,8 +72,9 @@ def test_pytorch_rrdbnet_reproduces_ncnn_reference(model):
     net.opt.use_vulkan_compute = False
     assert net.load_param(str(param)) == 0 and net.load_model(str(weights)) == 0
     lr = astronaut_face(32)
+    chw = np.ascontiguousarray(lr.transpose(2, 0, 1), dtype=np.float32) / 255.0  # ncnn.Mat shares this memory
     extractor = net.create_extractor()
-    extractor.input("data", ncnn.Mat(np.ascontiguousarray(lr.transpose(2, 0, 1), dtype=np.float32) / 255.0))
+    extractor.input("data", ncnn.Mat(chw))
     status, out = extractor.extract("output")
     assert status == 0
     reference = np.array(out)

@@ -26,7 +26,7 @@ class Plan:
         self.ds = config["dataset"]
         self.shards = [f"{i:04d}" for i in range(config["n_shards"])]
         self.resolutions = [int(r) for r in config["degrade"]["resolutions"]]
-        self.occ_types = [name for name, p in config["occlusion"]["types"].items() if p.get("enabled", True)]
+        self.occ_types = [name for name, p in config["occlusion"]["types"].items() if (p or {}).get("enabled", True)]
         self.variants = list(config["variants"])
         for variant in self.variants:
             if variant != "clean" and variant not in self.occ_types:

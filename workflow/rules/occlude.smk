@@ -1,10 +1,8 @@
 # aligned shards -> occluded shards per occlusion type (a `variant` of the DAG) -> stats + contact sheets.
 # Each type's params travel as JSON in `params:`, so editing one type reruns only that type.
-import shlex
+import os
 
-
-def occlusion_params(otype):
-    return shlex.quote(as_json(config["occlusion"]["types"][otype] or {}))
+from robustface.occlude.dag import report_args, type_params_arg
 
 
 rule occlude:
@@ -14,13 +12,15 @@ rule occlude:
         shard=f"resources/{DS}/occluded/{{otype}}/shard-{{shard}}.h5",
         rejects=f"resources/{DS}/occluded/{{otype}}/rejects-{{shard}}.csv",
     params:
-        occlusion=lambda w: occlusion_params(w.otype),
+        occlusion=lambda w: type_params_arg(config, w.otype),
         seed=config["seed"],
         max_yaw_deg=config["occlusion"].get("max_yaw_deg", 45),
     log:
         f"logs/{DS}/occlude/{{otype}}/{{shard}}.log",
+    conda:
+        CONDA_ENV
     shell:
-        "{PY} -m robustface occlude --aligned {input} --type {wildcards.otype} --params-json {params.occlusion}"
+        "python -m robustface occlude --aligned {input} --type {wildcards.otype} --params-json {params.occlusion}"
         " --seed {params.seed} --max-yaw-deg {params.max_yaw_deg}"
         " --out {output.shard} --rejects {output.rejects} > {log} 2>&1"
 
@@ -33,10 +33,12 @@ rule occlusion_report:
         stats="results/occlusion_stats.csv",
         sheets=expand("results/figures/occlusion/{otype}.png", otype=OCC_TYPES),
     params:
-        shards=" ".join(f"{t}=resources/{DS}/occluded/{t}/shard-{s}.h5" for t in OCC_TYPES for s in SHARDS),
-        rejects=" ".join(f"{t}=resources/{DS}/occluded/{t}/rejects-{s}.csv" for t in OCC_TYPES for s in SHARDS),
+        args=report_args(DS, OCC_TYPES, SHARDS),
+        sheets_dir=lambda w, output: os.path.dirname(output.sheets[0]),
     log:
         f"logs/{DS}/occlusion_report.log",
+    conda:
+        CONDA_ENV
     shell:
-        "{PY} -m robustface occlusion-report --shards {params.shards} --rejects {params.rejects}"
-        " --stats-out {output.stats} --sheets-dir results/figures/occlusion > {log} 2>&1"
+        "python -m robustface occlusion-report {params.args}"
+        " --stats-out {output.stats} --sheets-dir {params.sheets_dir} > {log} 2>&1"

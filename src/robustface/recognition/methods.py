@@ -72,3 +72,42 @@ def resolve_settings(method: str, overrides: dict | None = None) -> dict:
     if settings["kd_lambda"] > 0 and not settings["teacher"]:
         raise ValueError(f"method {method!r}: kd_lambda > 0 needs a `teacher`")
     return settings
+
+
+# Keys of the config's `recognition:` block that are not training settings.
+CONFIG_ONLY_KEYS = {"budget", "budgets", "methods", "threads", "gpus_per_job"}
+# Common settings that only apply to methods whose base uses them (a clean baseline must not
+# pick up the common occlusion ratio, for example).
+METHOD_SCOPED_KEYS = {"occlusion_ratio", "teacher", "kd_lambda", "adaptive", "type_loss_weight"}
+
+
+def config_overrides(recognition: dict, method: str) -> dict:
+    """Overrides for `method` from the config's `recognition:` block:
+    common keys <- budgets[budget] <- methods[method] (the JSON the train rule passes)."""
+    recognition = recognition or {}
+    entries = recognition.get("methods") or {}
+    if method not in entries:
+        raise ValueError(f"method {method!r} is not configured under recognition.methods ({sorted(entries)})")
+    entry = dict(entries[method] or {})
+    base = entry.get("base", method)
+    if base not in METHODS:
+        raise ValueError(f"method {method!r}: base {base!r} unknown; choose one of {sorted(METHODS)}")
+    overrides = {k: v for k, v in recognition.items() if k not in CONFIG_ONLY_KEYS}
+    for key in METHOD_SCOPED_KEYS & set(overrides):
+        if not METHODS[base].get(key):
+            overrides.pop(key)
+    budget = recognition.get("budget", "small")
+    budgets = recognition.get("budgets") or {}
+    if budgets and budget not in budgets:
+        raise ValueError(f"recognition.budget {budget!r} is not one of recognition.budgets ({sorted(budgets)})")
+    overrides.update(budgets.get(budget) or {})
+    overrides.update(entry)
+    overrides["base"] = base
+    return overrides
+
+
+def teacher_method(recognition: dict, method: str) -> str | None:
+    """The configured method whose best.pt is `method`'s teacher (None: no KD, or an external one)."""
+    settings = resolve_settings(method, config_overrides(recognition, method))
+    teacher = settings["teacher"] if settings["kd_lambda"] > 0 else None
+    return teacher if teacher in (recognition.get("methods") or {}) else None

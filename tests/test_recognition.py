@@ -191,3 +191,26 @@ def test_face_table_pairs_occluded_rows_by_image_id(tmp_path):
     assert {it["type_label"] for it in items if it["row"] != rejected} == {1}
     assert all(it["type_label"] == 0 for it in items if it["row"] == rejected)
     assert [it["image"].shape for it in items] == [(112, 112, 3)] * len(items)
+
+
+# ------------------------------------------------------------------ config -> settings
+def test_config_overrides_scope_budget_and_teacher():
+    from robustface.recognition.methods import config_overrides, resolve_settings, teacher_method
+
+    recognition = {
+        "budget": "small", "budgets": {"small": {"epochs": 1, "lr": 0.01}, "full": {"epochs": 40}},
+        "occlusion_ratio": 0.3, "embedding_dim": 512, "threads": 2,
+        "methods": {"arcface_clean": {}, "arcface_occ": {}, "amofr_kd": {"teacher": "arcface_clean", "kd_lambda": 0.5},
+                    "kd_sface": {"base": "amofr_kd", "teacher": "sface"}},
+    }
+    clean = resolve_settings("arcface_clean", config_overrides(recognition, "arcface_clean"))
+    occ = resolve_settings("arcface_occ", config_overrides(recognition, "arcface_occ"))
+    assert clean["occlusion_ratio"] == 0.0 and occ["occlusion_ratio"] == 0.3  # common ratio only for occlusion methods
+    assert clean["epochs"] == 1 and clean["lr"] == 0.01 and clean["embedding_dim"] == 512
+    assert teacher_method(recognition, "amofr_kd") == "arcface_clean"
+    assert teacher_method(recognition, "kd_sface") is None  # external teacher: no checkpoint input
+    assert resolve_settings("kd_sface", config_overrides(recognition, "kd_sface"))["kd_lambda"] == 1.0
+    with pytest.raises(ValueError, match="not configured"):
+        config_overrides(recognition, "amofr_full")
+    with pytest.raises(ValueError, match="budget"):
+        config_overrides({**recognition, "budget": "huge"}, "arcface_clean")

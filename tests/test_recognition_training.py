@@ -103,6 +103,10 @@ def test_kd_and_full_methods_train_from_a_teacher_checkpoint(shards, tmp_path):
     # teacher: arcface_clean resolves to the sibling best.pt
     kd = train(resolve_settings("amofr_kd", TINY), aligned, occluded, models / "amofr_kd")["history"]
     assert float(kd[0]["kd_loss"]) >= 0
+    warm = Trainer(resolve_settings("amofr_kd", {**TINY, "init_from_teacher": True}), aligned, occluded,
+                   models / "warm_kd", teacher=str(models / "arcface_clean" / "best.pt"))
+    teacher_weights = torch.load(models / "arcface_clean" / "best.pt", weights_only=True)["model"]
+    assert all(torch.equal(v, teacher_weights[f"backbone.{k}"]) for k, v in warm.model.backbone.state_dict().items())
     assert (models / "amofr_kd" / "teacher_embeddings.pt").is_file()
 
     full = train(resolve_settings("amofr_full", {**TINY, "embedding_dim": 64}), aligned, occluded,
@@ -123,3 +127,12 @@ def test_bad_settings_fail_clearly(shards, tmp_path):
         train(resolve_settings("amofr_kd", {**TINY, "teacher": "nonexistent"}), aligned, occluded, tmp_path / "y")
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
         train(resolve_settings("amofr_kd", TINY), aligned, occluded, tmp_path / "models" / "amofr_kd")
+
+
+def test_benchmark_reports_real_loop_and_bare_throughput():
+    from robustface.recognition.bench import benchmark_training
+
+    result = benchmark_training(overrides={"batch_size": 4, "torch_threads": 1}, steps=2, warmup=1)
+    assert result["batch_size"] == 4 and result["device"] == "cpu"
+    assert result["real_loop_img_s"] > 0 and result["bare_fwd_bwd_img_s"] > 0
+    assert result["ratio"] == pytest.approx(result["bare_fwd_bwd_img_s"] / result["real_loop_img_s"])

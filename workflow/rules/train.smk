@@ -1,19 +1,14 @@
 # Face-recognition training: one model per entry of recognition.methods -> results/models/{method}/.
 # KD methods whose teacher is another configured method (e.g. arcface_clean) wait for its best.pt.
-from robustface.recognition.methods import config_overrides, teacher_method
+from robustface.recognition.methods import config_overrides, teacher_inputs
 
 RECOGNITION = config.get("recognition") or {}
 TRAIN_METHODS = list(RECOGNITION.get("methods") or [])
 
 
-def _train_teacher(wildcards):
-    teacher = teacher_method(RECOGNITION, wildcards.method)
-    return {"teacher": f"results/models/{teacher}/best.pt"} if teacher else {}
-
-
 rule train:
     input:
-        unpack(_train_teacher),
+        unpack(lambda w: teacher_inputs(RECOGNITION, w.method)),
         aligned=expand(f"resources/{DS}/aligned/shard-{{shard}}.h5", shard=SHARDS),
         occluded=expand(f"resources/{DS}/occluded/{{otype}}/shard-{{shard}}.h5", otype=OCC_TYPES, shard=SHARDS),
     output:

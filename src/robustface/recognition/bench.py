@@ -35,7 +35,7 @@ def _sync(device: torch.device) -> None:
 
 def benchmark_training(aligned: list[str] | None = None, occluded: dict[str, list[str]] | None = None,
                        method: str = "arcface_clean", overrides: dict | None = None,
-                       steps: int = 10, warmup: int = 2) -> dict:
+                       steps: int = 6, warmup: int = 2) -> dict:
     """Returns {method, device, batch_size, threads, steps, real_loop_img_s, bare_fwd_bwd_img_s,
     ratio (bare / real; 1.0 = no overhead)}. Without shards a synthetic one (random pixels) is
     used: throughput does not depend on the pixel values. KD methods are not benchmarked here

@@ -92,7 +92,11 @@ class FaceTable:
             raise ValueError(f"{CLEAN!r} is reserved for the un-occluded faces; rename that occlusion type")
         clean = ImageSource(aligned, preload=False)
         total_mb = clean.nbytes_estimate() * (1 + len(occluded)) / 2**20
-        do_preload = total_mb <= preload_max_mb if preload == "auto" else bool(preload)
+        if isinstance(preload, str) and preload.lower() in {"true", "false"}:
+            preload = preload.lower() == "true"
+        if preload not in ("auto", True, False):
+            raise ValueError(f"preload must be auto, true or false, got {preload!r}")
+        do_preload = total_mb <= preload_max_mb if preload == "auto" else preload
         if do_preload:
             clean = ImageSource(aligned, preload=True)
         image_ids = clean.strings_of("image_id")

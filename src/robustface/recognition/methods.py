@@ -25,6 +25,7 @@ DEFAULTS: dict = {
     "brightness_jitter": 0.2,
     "teacher": None,            # None | arcface_clean | sface | dlib | insightface_onnx | path/to/best.pt
     "kd_lambda": 0.0,
+    "init_from_teacher": False, # start the student's backbone from the teacher checkpoint (own teachers, same dim)
     "kd_projection": "auto",    # auto (when dims differ or teacher is external) | always | never
     "adaptive": False,
     "type_loss_weight": 0.0,    # weight of the occlusion-type cross-entropy (adaptive only)
@@ -111,3 +112,9 @@ def teacher_method(recognition: dict, method: str) -> str | None:
     settings = resolve_settings(method, config_overrides(recognition, method))
     teacher = settings["teacher"] if settings["kd_lambda"] > 0 else None
     return teacher if teacher in (recognition.get("methods") or {}) else None
+
+
+def teacher_inputs(recognition: dict, method: str) -> dict[str, str]:
+    """Snakemake input of the train rule: the teacher's checkpoint when it is a configured method."""
+    teacher = teacher_method(recognition, method)
+    return {"teacher": f"results/models/{teacher}/best.pt"} if teacher else {}

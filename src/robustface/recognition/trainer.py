@@ -43,9 +43,9 @@ class NonFiniteLossError(FloatingPointError):
     pass
 
 
-def settings_fingerprint(settings: dict, data_paths: list[str], teacher: str | None) -> str:
+def settings_fingerprint(settings: dict, data_paths: list[str], teacher: str | None, identities: list[str]) -> str:
     relevant = {k: v for k, v in settings.items() if k not in RESUMABLE_DIFFERENCES}
-    blob = json.dumps([relevant, sorted(data_paths), teacher], sort_keys=True, default=str)
+    blob = json.dumps([relevant, sorted(data_paths), teacher, identities], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -101,6 +101,8 @@ class Trainer:
         self.teacher_cache, self.projection = None, None
         if self.teacher_id:
             embedder, external = load_teacher(self.teacher_id, str(s["device"]))
+            if s["init_from_teacher"]:
+                self._init_backbone_from(embedder, external)
             self.teacher_cache = teacher_embeddings(embedder, f"{self.teacher_id}:{embedder.name}", self.table,
                                                     train_rows, self.out_dir / "teacher_embeddings.pt").to(self.device)
             teacher_dim = self.teacher_cache.shape[-1]
@@ -124,7 +126,8 @@ class Trainer:
         warmup = int(s["warmup_epochs"] * self.steps_per_epoch)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: lr_factor(step, total, warmup, s["scheduler"], s["step_milestones"]))
-        self.fingerprint = settings_fingerprint(s, [*aligned, *(p for ps in occluded.values() for p in ps)], self.teacher_id)
+        self.fingerprint = settings_fingerprint(s, [*aligned, *(p for ps in occluded.values() for p in ps)],
+                                                self.teacher_id, self.identities)
         self.start_epoch, self.best_metric, self.history, self.step_losses = 0, -math.inf, [], []
 
     def _teacher_source(self, teacher: str | None) -> str:
@@ -133,6 +136,12 @@ class Trainer:
         if source in METHODS:
             source = str(self.out_dir.parent / source / "best.pt")
         return source
+
+    def _init_backbone_from(self, teacher, external: bool) -> None:
+        if external or teacher.dim != self.spec.embedding_dim:
+            raise ValueError("init_from_teacher needs a teacher checkpoint of ours with the same embedding_dim "
+                             f"(teacher {self.teacher_id!r}: dim {teacher.dim}, external={external})")
+        self.model.backbone.load_state_dict(teacher.model.backbone.state_dict())
 
     # ---------------------------------------------------------------- data
     def loader(self, epoch: int) -> DataLoader:

@@ -25,7 +25,7 @@ def build_val_pairs(persons: list[str], rows: np.ndarray, max_pairs: int, seed: 
         by_person[persons[r]].append(int(r))
     rng = np.random.default_rng(seed)
     genuine = [pair for rs in by_person.values() for pair in itertools.combinations(rs, 2)]
-    if not genuine or len(by_person) < 2:
+    if not genuine or len(by_person) < 2 or max_pairs < 2:
         return np.zeros((0, 3), dtype=np.int64)
     genuine = [genuine[i] for i in rng.permutation(len(genuine))[: max_pairs // 2]]
     people = sorted(by_person)

@@ -31,7 +31,7 @@ include: "workflow/rules/superres.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/downloads.smk"
 include: "workflow/rules/occlude.smk"
-#TMP include: "workflow/rules/train.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/verify.smk"
 
 
@@ -40,4 +40,5 @@ rule all:
         "results/sr_metrics.csv",
         expand("results/figures/sr_grid_{variant}.png", variant=VARIANTS),
         OCCLUSION_OUTPUTS,
+        "results/verification_metrics.csv",
     default_target: True

@@ -214,3 +214,18 @@ def test_config_overrides_scope_budget_and_teacher():
         config_overrides(recognition, "amofr_full")
     with pytest.raises(ValueError, match="budget"):
         config_overrides({**recognition, "budget": "huge"}, "arcface_clean")
+
+
+@pytest.mark.parametrize("preload", [True, False])
+def test_hr_size_other_than_112_is_resized_lazily_or_preloaded(tmp_path, preload):
+    from robustface.recognition.data import FaceTable
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "shard-0000.h5"
+    write_shard(path, {"images": rng.integers(0, 256, (4, 128, 128, 3), dtype=np.uint8),
+                       "image_id": ["a_1", "a_2", "b_1", "b_2"], "person": ["a", "a", "b", "b"], "split": ["train"] * 4})
+    table = FaceTable.open([str(path)], {}, preload=preload)
+    assert (table.clean.cache is not None) == preload
+    assert table.image(3).shape == (112, 112, 3) and table.image(3).dtype == np.uint8
+    with pytest.raises(ValueError, match="preload must be"):
+        FaceTable.open([str(path)], {}, preload="sometimes")

@@ -1,4 +1,4 @@
-"""`python -m robustface train`: train one recognition method.
+r"""`python -m robustface train`: train one recognition method.
 
     python -m robustface train --method amofr_kd --params-json '{"epochs": 2, ...}' \
         --aligned resources/lfw/aligned/shard-0000.h5 ... \

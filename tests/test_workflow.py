@@ -18,7 +18,7 @@ SMALL = {
     "dataset": "sample",
     "n_shards": 2,
     "degrade": {"resolutions": [16]},
-    "occlusion": {"types": {}},
+    "variants": ["clean", "sunglasses"],
     "recognition": {"methods": {}},
     "verification": {"conditions": ["lr", "sr"]},
     "superres": {"models": {"bicubic": {"enabled": True},
@@ -51,7 +51,10 @@ def finished_run(tmp_path_factory):
 
 def test_default_run_writes_sr_metrics_for_every_model_and_names_missing_weights(finished_run):
     with open(finished_run / "results/sr_metrics.csv") as f:
-        rows = {r["model"]: r for r in csv.DictReader(f)}
+        table = list(csv.DictReader(f))
+    rows = {r["model"]: r for r in table if r["variant"] in ("clean", "")}
+    occluded = {r["model"]: r for r in table if r["variant"] == "sunglasses"}
+    assert set(occluded) == {"bicubic", "realesrgan"}  # every variant x resolution x model that can run
     for model in ("bicubic", "realesrgan"):
         row = rows[model]
         assert int(row["n"]) >= 8 and row["res"] == "16" and row["kernel"] == "pil_bicubic" and row["hr_size"] == "112"
@@ -79,7 +82,7 @@ def test_editing_one_model_reruns_only_that_model(finished_run):
         (finished_run / "test_config.yaml").write_text(yaml.safe_dump(SMALL))
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout + proc.stderr
-    assert planned_jobs(out) == {"superres": 2, "sr_metrics_per_face": 1, "sr_metrics": 1}
+    assert planned_jobs(out) == {"superres": 4, "sr_metrics_per_face": 2, "sr_metrics": 1}  # 2 shards x 2 variants
     assert "sr/bicubic" not in out.split("Job stats:")[0]
 
 

@@ -76,14 +76,14 @@ def plot_accuracy_vs_threshold(scored: Mapping[str, tuple[np.ndarray, np.ndarray
 
 
 def plot_training_loss(losses: Mapping[str, str | os.PathLike], path: str | os.PathLike) -> None:
-    """One panel per trained method: every numeric column of its loss.csv against the first of
-    `epoch`/`step`/`iteration` (or the row number)."""
+    """One panel per trained method: the loss columns (`*loss`) of its loss.csv against the first
+    of `epoch`/`step`/`iteration` (or the row number); throughput, lr and val columns are left out."""
     fig, axes = plt.subplots(1, max(len(losses), 1), figsize=(5 * max(len(losses), 1), 3.8), squeeze=False)
     for ax, (method, csv_path) in zip(axes[0], losses.items()):
         table = pd.read_csv(csv_path)
         x_name = next((c for c in ("epoch", "step", "iteration", "iter") if c in table.columns), None)
         x = table[x_name] if x_name else np.arange(len(table))
-        y_columns = [c for c in table.select_dtypes("number").columns if c != x_name]
+        y_columns = [c for c in table.select_dtypes("number").columns if c != x_name and c.endswith("loss")]
         if not y_columns:
             raise ValueError(f"{csv_path}: no numeric loss column to plot")
         for column in y_columns:

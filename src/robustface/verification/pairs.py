@@ -158,8 +158,10 @@ def assign_folds(pairs: Sequence[Pair], n_folds: int = 10) -> list[int]:
 def default_pairs(config: Mapping) -> str | None:
     """Pairs file for a run: `verification.pairs` when set; for LFW, `pairsDevTest.txt` under
     `lfw_root` when it exists, else `pairsDevTrain.txt`; None (= all pairs among the faces
-    present) for the other datasets."""
+    present) for the other datasets or when `verification.pairs` is "all"."""
     explicit = (config.get("verification") or {}).get("pairs")
+    if explicit == "all":
+        return None
     if explicit:
         return str(explicit)
     if config.get("dataset") == "lfw":

@@ -2,6 +2,7 @@
 # Rules are thin: every stage is `python -m robustface <stage>`; logic lives in src/robustface.
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -9,10 +10,13 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+SRC = str(Path(workflow.basedir) / "src")
+sys.path.insert(0, SRC)
 # Stages run as `python -m robustface`: the interpreter running snakemake (the project venv)
-# comes first on PATH, unless --use-conda puts its environment in front.
+# comes first on PATH, unless --use-conda puts its environment in front, and they import this
+# checkout's src/ (not whatever copy of robustface the environment has installed).
 os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+shell.prefix(f"set -euo pipefail; export PYTHONPATH={shlex.quote(SRC)}; ")
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 configfile: "config.yaml"

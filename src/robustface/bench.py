@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from robustface.atomic import write_text_atomic
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_LFW = REPO.parent / "shared" / "data" / "lfw-devtrain"
 LFW_TOTAL_IMAGES = 13233
@@ -148,10 +150,7 @@ def _section(module: str, function: str, **kwargs) -> dict:
 
 
 def write_json(path: Path, payload: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=float))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(payload, indent=2, default=float))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from robustface.atomic import atomic_path
 
 CHUNK = 1 << 20
 
@@ -24,10 +25,8 @@ class ChecksumMismatch(RuntimeError):
 
 def download(url: str, out: Path, expected_sha256: str | None, timeout: float = 60.0) -> str:
     """Stream `url` to a temporary file beside `out`, check sha256, rename. Returns the hash."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.part-{os.getpid()}")
     digest = hashlib.sha256()
-    try:
+    with atomic_path(out) as tmp:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as f:
             total = int(response.headers.get("Content-Length") or 0) or None
             from tqdm import tqdm
@@ -40,11 +39,7 @@ def download(url: str, out: Path, expected_sha256: str | None, timeout: float = 
         actual = digest.hexdigest()
         if expected_sha256 and actual != expected_sha256.lower():
             raise ChecksumMismatch(f"sha256 of {url} is {actual}, expected {expected_sha256}")
-        os.replace(tmp, out)
-        return actual
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    return actual
 
 
 def main(argv: list[str] | None = None) -> int:

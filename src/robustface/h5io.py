@@ -8,11 +8,12 @@ from __future__ import annotations
 import json
 import os
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator, Mapping
 
 import h5py
 import numpy as np
+
+from .atomic import atomic_path
 
 STR_DTYPE = h5py.string_dtype("utf-8")
 IMAGE_CHUNK = 64
@@ -30,23 +31,15 @@ def _dataset_kwargs(name: str, arr: np.ndarray) -> dict:
 
 def write_shard(path: str | os.PathLike, arrays: Mapping[str, np.ndarray | list], attrs: Mapping | None = None) -> None:
     """Write `arrays` to `path` atomically (temporary name, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with h5py.File(tmp, "w") as f:
-            for name, value in arrays.items():
-                if isinstance(value, list) or (isinstance(value, np.ndarray) and value.dtype.kind in "USO"):
-                    f.create_dataset(name, data=np.asarray([str(v) for v in value], dtype=object), dtype=STR_DTYPE)
-                else:
-                    arr = np.asarray(value)
-                    f.create_dataset(name, data=arr, **_dataset_kwargs(name, arr))
-            for key, value in (attrs or {}).items():
-                f.attrs[key] = value if isinstance(value, (int, float, str, np.number)) else json.dumps(value)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        for name, value in arrays.items():
+            if isinstance(value, list) or (isinstance(value, np.ndarray) and value.dtype.kind in "USO"):
+                f.create_dataset(name, data=np.asarray([str(v) for v in value], dtype=object), dtype=STR_DTYPE)
+            else:
+                arr = np.asarray(value)
+                f.create_dataset(name, data=arr, **_dataset_kwargs(name, arr))
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = value if isinstance(value, (int, float, str, np.number)) else json.dumps(value)
 
 
 def read_strings(f: h5py.File, name: str) -> list[str]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from robustface.atomic import atomic_path
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"}
 MANIFEST_COLUMNS = ["image_id", "person", "path", "split", "shard"]
@@ -89,13 +90,10 @@ def build_manifest(entries: list[Entry], people: set[str] | None, n_shards: int,
 
 
 def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,20 +9,18 @@ verification numbers on this sample are therefore a smoke test, not a benchmark.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from robustface.assets import asset_path
+from robustface.atomic import atomic_path
 
 
 def _save(image: np.ndarray, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    Image.fromarray(image).save(tmp, quality=95)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(image).save(tmp, quality=95)
 
 
 def group_photo_faces(rgb: np.ndarray, margin: float = 0.8) -> list[np.ndarray]:

@@ -11,15 +11,14 @@ repeated to add more shards of the same column.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections import defaultdict
-from pathlib import Path
 
 import cv2
 import h5py
 import numpy as np
 
+from robustface.atomic import atomic_path
 from robustface.h5io import read_strings
 
 
@@ -114,15 +113,11 @@ def render(columns: list[tuple[str, ShardColumn]], image_ids: list[str], out: st
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    out_path = Path(out)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.stem}.tmp-{os.getpid()}{out_path.suffix}")
     try:
-        fig.savefig(tmp, dpi=150)
-        os.replace(tmp, out_path)
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, dpi=150)
     finally:
         plt.close(fig)
-        tmp.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from robustface.atomic import atomic_path, write_text_atomic
 from robustface.h5io import read_attrs, read_strings
 from robustface.metrics.identity import Embedder, cosine, load_embedder
 from robustface.metrics.image_quality import image_quality
@@ -85,29 +86,13 @@ class HrIndex:
         return out
 
 
-def _atomic_path(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
 def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    path = Path(path)
-    tmp = _atomic_path(path)
-    try:
+    with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_json_atomic(obj, path: str | os.PathLike) -> None:
-    path = Path(path)
-    tmp = _atomic_path(path)
-    try:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True))
 
 
 class HrEmbeddingCache:
@@ -133,14 +118,11 @@ class HrEmbeddingCache:
     def save(self) -> None:
         if not (self.path and self.dirty):
             return
-        tmp = _atomic_path(self.path).with_suffix(".npz")
         ids = sorted(self.vectors)
-        try:
-            np.savez(tmp, image_id=np.array(ids), embedding=np.stack([self.vectors[i] for i in ids]),
+        # A file handle, because np.savez appends ".npz" to a path that lacks it.
+        with atomic_path(self.path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, image_id=np.array(ids), embedding=np.stack([self.vectors[i] for i in ids]),
                      recognizer=np.array(self.recognizer))
-            os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
 
 
 def _sr_attr(attrs: dict, key: str, default=""):

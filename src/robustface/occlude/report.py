@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 from collections import defaultdict
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from robustface.atomic import atomic_path
 from robustface.h5io import read_shard
 
 STATS_COLUMNS = ["type", "n", "mean_occluded_fraction", "std_occluded_fraction", "n_rejected"]
@@ -77,11 +77,9 @@ def contact_sheet(images: np.ndarray, masks: np.ndarray, fractions: np.ndarray, 
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
-        raise OSError(f"could not write {path}")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"could not write {path}")
 
 
 def build_report(shards: dict[str, list[Path]], rejects: dict[str, list[Path]], stats_out: Path, sheets_dir: Path, per_sheet: int = 32) -> list[dict]:
@@ -114,13 +112,10 @@ def build_report(shards: dict[str, list[Path]], rejects: dict[str, list[Path]], 
             sheet = np.full((40, 600, 3), 255, np.uint8)
             cv2.putText(sheet, title + " (no faces)", (6, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
         write_png(sheets_dir / f"{otype}.png", sheet)
-    stats_out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = stats_out.with_name(f".{stats_out.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(stats_out) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=STATS_COLUMNS)
         w.writeheader()
         w.writerows(rows)
-    os.replace(tmp, stats_out)
     return rows
 
 

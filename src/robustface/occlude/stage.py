@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
 from pathlib import Path
 
 import h5py
 import numpy as np
 from tqdm import tqdm
 
+from robustface.atomic import atomic_path
 from robustface.h5io import read_attrs, read_shard, write_shard
 from robustface.occlude.core import DEFAULT_MAX_YAW_DEG, OcclusionReject, Occluder
 
@@ -104,14 +104,10 @@ def occlude_shard(aligned: str | Path, occluder: Occluder, out: str | Path, reje
 
 
 def write_rejects(path: str | Path, rows: list[tuple[str, str]]) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["image_id", "reason"])
         w.writerows(rows)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str]) -> int:

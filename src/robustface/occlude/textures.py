@@ -9,6 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from robustface.atomic import atomic_path
+
 PATTERNS = ("plain", "stripes", "checks", "dots", "noise")
 INSIGHTFACE_MASK_TEXTURES = tuple(f"insightface/data/images/mask_{c}.jpg" for c in ("black", "blue", "green", "white"))
 
@@ -63,9 +65,8 @@ def extract_insightface_mask_textures(wheel_path: str | Path, cache_dir: str | P
             colour = Path(member).stem.removeprefix("mask_")
             target = cache_dir / Path(member).name
             if not target.exists():
-                tmp = target.with_suffix(".tmp")
-                tmp.write_bytes(wheel.read(member))
-                tmp.replace(target)
+                with atomic_path(target) as tmp:
+                    tmp.write_bytes(wheel.read(member))
             out[colour] = target
     return out
 

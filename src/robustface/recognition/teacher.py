@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from robustface.atomic import atomic_path
+
 from .data import FaceTable
 from .embedder import load_trained_embedder
 
@@ -55,7 +57,6 @@ def teacher_embeddings(teacher, teacher_id: str, table: FaceTable, rows: np.ndar
         images = np.stack([table.image(int(r)) for r in chunk])
         out[0, chunk] = torch.from_numpy(np.asarray(teacher.embed(images), dtype=np.float32))
         out[1, chunk] = torch.from_numpy(np.asarray(teacher.embed(np.ascontiguousarray(images[:, :, ::-1])), dtype=np.float32))
-    tmp = cache_path.with_name(cache_path.name + ".tmp")
-    torch.save({"key": key, "embeddings": out}, tmp)
-    tmp.replace(cache_path)
+    with atomic_path(cache_path) as tmp:
+        torch.save({"key": key, "embeddings": out}, tmp)
     return out

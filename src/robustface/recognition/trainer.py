@@ -23,6 +23,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from robustface.atomic import atomic_path
+
 from .data import FaceTable, TrainFaces, augment_batch, identity_labels, to_model_input
 from .embedder import resolve_device
 from .heads import build_head
@@ -299,18 +301,15 @@ class Trainer:
 
 
 def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def write_loss_csv(history: list[dict], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=LOSS_COLUMNS)
         writer.writeheader()
         writer.writerows(history)
-    tmp.replace(path)
 
 
 def plot_training(history: list[dict], step_losses: list[float], path: Path, title: str) -> None:
@@ -336,10 +335,11 @@ def plot_training(history: list[dict], step_losses: list[float], path: Path, tit
         ax2.legend(loc="upper right", fontsize=8)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    tmp.replace(path)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=100)
+    finally:
+        plt.close(fig)
 
 
 def train(settings: dict, aligned: list[str], occluded: dict[str, list[str]], out_dir: str | Path,

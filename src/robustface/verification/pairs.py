@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
+from ..atomic import atomic_path
+
 
 class PairsFormatError(ValueError):
     """A pairs or labels file that does not follow its format; names file and line."""
@@ -186,15 +188,11 @@ REJECT_FIELDS = ["condition", "type_or_model", "res", "pair_index", "id_a", "id_
 
 def write_rejects(path: str | os.PathLike, rows: Iterable[Mapping]) -> int:
     """Atomically write rejected pairs (one row per pair and condition); returns the count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     count = 0
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=REJECT_FIELDS)
         writer.writeheader()
         for row in rows:
             writer.writerow({k: row.get(k, "") for k in REJECT_FIELDS})
             count += 1
-    os.replace(tmp, path)
     return count

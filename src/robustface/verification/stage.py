@@ -28,6 +28,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_path
 from .conditions import Condition, EmbeddingCache, ImageSet, build_conditions, build_image_sets, read_people
 from .figures import pick_accuracy_conditions, plot_accuracy_vs_threshold, plot_roc
 from .pairs import Pair, all_pairs, assign_folds, load_pairs, read_mfr2_labels, write_rejects
@@ -131,11 +132,8 @@ def _mask_state(label: str | None) -> str:
 
 
 def write_csv_atomic(table: pd.DataFrame, path: str | os.PathLike) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)
 
 
 def run_verification(embedder, method: str, pairs: list[Pair], sets: dict[str, ImageSet], *, hr_size: int,

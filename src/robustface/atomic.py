@@ -1,0 +1,37 @@
+"""Atomic file writes: write to a temporary name beside the target, then rename over it.
+
+Readers (and Snakemake) never see a half-written output: the target either keeps its old content
+or gets the complete new one, because os.replace within one folder is atomic.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A hidden name beside `path` that keeps its suffix (matplotlib, PIL and cv2 pick the format from it)."""
+    return path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces `path`, on any exception it is removed.
+
+    The parent folder is created first. Exceptions are re-raised unchanged.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temporary_sibling(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)

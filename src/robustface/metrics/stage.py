@@ -86,9 +86,9 @@ class HrIndex:
         return out
 
 
-def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> None:
+def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike, float_format: str | None = None) -> None:
     with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False)
+        df.to_csv(tmp, index=False, float_format=float_format)
 
 
 def write_json_atomic(obj, path: str | os.PathLike) -> None:

@@ -54,3 +54,16 @@ def test_unreachable_url_fails_with_clear_message(tmp_path, capsys):
 def test_malformed_sha256_rejected(tmp_path):
     with pytest.raises(SystemExit):
         main(["--url", "file:///x", "--sha256", "abc", "--out", str(tmp_path / "m.pth")])
+
+
+def test_published_prefix_is_checked(tmp_path, source, capsys):
+    path, digest = source
+    out = tmp_path / "model.pth"
+    assert main(["--url", path.as_uri(), "--sha256", digest[:8], "--out", str(out)]) == 0
+    assert digest in (tmp_path / "model.pth.sha256").read_text()
+    wrong_prefix = ("0" if digest[0] != "0" else "1") + digest[1:8]
+    out2 = tmp_path / "other.pth"
+    assert main(["--url", path.as_uri(), "--sha256", wrong_prefix, "--out", str(out2)]) == 1
+    assert not out2.exists()
+    with pytest.raises(SystemExit):
+        main(["--url", path.as_uri(), "--sha256", "abc", "--out", str(out2)])  # too short to mean anything

@@ -16,8 +16,13 @@ def as_json(value) -> str:
 
 
 def official_weights() -> dict:
-    """filename -> WeightSpec of every SR model with published weights."""
-    return {e.weights.filename: e.weights for e in SR_REGISTRY.values() if e.weights}
+    """filename -> WeightSpec of every downloadable weight file: the SR models and LPIPS' AlexNet."""
+    from robustface.metrics.lpips_metric import ALEXNET_FILE, ALEXNET_SHA256_PREFIX, ALEXNET_URL
+    from robustface.superres.weights import WeightSpec
+
+    specs = {e.weights.filename: e.weights for e in SR_REGISTRY.values() if e.weights}
+    specs[ALEXNET_FILE] = WeightSpec(ALEXNET_FILE, ALEXNET_URL, ALEXNET_SHA256_PREFIX)
+    return specs
 
 
 class Plan:
@@ -114,6 +119,11 @@ class Plan:
         if m.get("recognizer_model"):
             args.append(f"--recognizer-model {m['recognizer_model']}")
         return " ".join(args)
+
+    def lpips_backbone_present(self) -> bool:
+        """Part of the metrics rule's params, so fetching the backbone later reruns the metrics."""
+        path = self.config["metrics"].get("lpips_backbone")
+        return bool(path) and os.path.exists(path)
 
     def grid_inputs(self, variant: str) -> dict:
         shard = self.shards[0]

@@ -9,6 +9,7 @@ rule sr_metrics_per_face:
         f"results/sr_metrics/{DS}/{{model}}/{{variant}}/{{res}}.csv",
     params:
         args=PLAN.metrics_extra_args(),
+        lpips_backbone_present=PLAN.lpips_backbone_present(),
     threads: 1
     log:
         f"logs/{DS}/sr_metrics/{{model}}/{{variant}}/{{res}}.log",

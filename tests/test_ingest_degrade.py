@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import LFW_ROOT, requires_lfw
-from robustface.degrade import downscale_batch, main as degrade_main
+from robustface.degrade import resize_batch, main as degrade_main
 from robustface.h5io import LazyShards, read_attrs, read_shard, write_shard
 from robustface.ingest import main as ingest_main
 from robustface.metrics.image_quality import psnr_rgb as psnr
@@ -56,8 +56,8 @@ def test_kernels_differ_and_are_recorded(tmp_path, astronaut):
     from PIL import Image
 
     hr = np.stack([np.asarray(Image.fromarray(astronaut[30:230, 130:330]).resize((112, 112)))] * 3)
-    pil = downscale_batch(hr, 16, "pil_bicubic")
-    cv = downscale_batch(hr, 16, "cv2_cubic")
+    pil = resize_batch(hr, 16, "pil_bicubic")
+    cv = resize_batch(hr, 16, "cv2_cubic")
     assert pil.shape == cv.shape == (3, 16, 16, 3)
     assert np.abs(pil.astype(int) - cv.astype(int)).mean() > 1  # antialiasing changes the LR image
     src = tmp_path / "hr.h5"

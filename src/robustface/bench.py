@@ -102,12 +102,12 @@ def bench_superres(lfw_root: Path, n: int, tmp: Path, res: int = 32, model: str 
     """SR stage wall time (read shard, batch, forward, resize back, write) vs. the bare forward."""
     import torch
 
-    from robustface.degrade import downscale_batch
+    from robustface.degrade import resize_batch
     from robustface.h5io import write_shard
     from robustface.superres import inference, stage
 
     faces, paths = _aligned_faces(lfw_root, n)
-    lr = downscale_batch(faces, res, "pil_bicubic")
+    lr = resize_batch(faces, res, "pil_bicubic")
     lr_path, out = tmp / "bench-lr.h5", tmp / "bench-sr.h5"
     write_shard(lr_path, {"images": lr, "image_id": [Path(p).stem for p in paths], "person": ["x"] * len(paths),
                           "split": ["x"] * len(paths)}, {"hr_size": 112, "res": res, "kernel": "pil_bicubic"})

@@ -29,7 +29,7 @@ def resize(image: np.ndarray, size: int, kernel: str) -> np.ndarray:
     raise ValueError(f"unknown resampling kernel {kernel!r}; choose one of {KERNELS}")
 
 
-def downscale_batch(images: np.ndarray, size: int, kernel: str) -> np.ndarray:
+def resize_batch(images: np.ndarray, size: int, kernel: str) -> np.ndarray:
     if len(images) == 0:
         return np.zeros((0, size, size, 3), np.uint8)
     return np.stack([resize(im, size, kernel) for im in images])
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     hr_size = int(read_attrs(args.hr).get("hr_size", hr["images"].shape[1] if len(hr["images"]) else 112))
     if args.res >= hr_size:
         raise SystemExit(f"resolution {args.res} must be below the HR size {hr_size}")
-    lr = downscale_batch(hr["images"], args.res, args.kernel)
+    lr = resize_batch(hr["images"], args.res, args.kernel)
     params = {"res": args.res, "kernel": args.kernel, "variant": args.variant}
     write_shard(args.out, {"images": lr, **{k: hr[k] for k in CARRIED}},
                 provenance_attrs(params) | {"kernel": args.kernel, "hr_size": hr_size, "res": args.res, "variant": args.variant, "source": str(args.hr)})

@@ -11,9 +11,9 @@ from typing import Callable, Mapping, Sequence
 
 import h5py
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
+from robustface.degrade import resize_batch
 from robustface.h5io import read_strings
 
 
@@ -95,9 +95,10 @@ def read_people(paths: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
 
 
 def upscale_bicubic(images: np.ndarray, size: int) -> np.ndarray:
+    """LR faces back to the aligned size with the same PIL bicubic the degrade stage uses."""
     if images.shape[1] == size and images.shape[2] == size:
         return images
-    return np.stack([np.asarray(Image.fromarray(im).resize((size, size), Image.BICUBIC)) for im in images])
+    return resize_batch(images, size, "pil_bicubic")
 
 
 class EmbeddingCache:

@@ -5,10 +5,11 @@ or gets the complete new one, because os.replace within one folder is atomic.
 """
 from __future__ import annotations
 
+import csv
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator, Mapping, Sequence
 
 
 def temporary_sibling(path: Path) -> Path:
@@ -30,6 +31,25 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_csv(path: str | os.PathLike, rows: Iterable[Mapping], columns: Sequence[str],
+              extrasaction: str = "ignore") -> int:
+    """Atomically write dict rows under a fixed header (missing keys -> empty cells); returns the count."""
+    count = 0
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction=extrasaction)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+def write_dataframe(table, path: str | os.PathLike, float_format: str | None = None) -> None:
+    """Atomically write a pandas DataFrame as CSV without its index."""
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False, float_format=float_format)
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import contextmanager
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import h5py
 import numpy as np
@@ -114,9 +113,3 @@ class LazyShards:
         for f in self._files.values():
             f.close()
         self._files = {}
-
-
-@contextmanager
-def open_shard(path: str | os.PathLike) -> Iterator[h5py.File]:
-    with h5py.File(path, "r") as f:
-        yield f

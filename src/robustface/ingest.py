@@ -7,13 +7,12 @@ peopleDevTrain.txt), people outside it go to `test`.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from robustface.atomic import atomic_path
+from robustface.atomic import write_csv
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"}
 MANIFEST_COLUMNS = ["image_id", "person", "path", "split", "shard"]
@@ -87,13 +86,6 @@ def build_manifest(entries: list[Entry], people: set[str] | None, n_shards: int,
     for i, row in enumerate(rows):
         row["shard"] = i % n_shards
     return rows
-
-
-def write_csv(path: Path, rows: list[dict], columns: list[str]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,7 +5,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from robustface.ingest import write_csv
+from robustface.atomic import write_csv
 
 REJECT_COLUMNS = ["image_id", "path", "reason", "detail"]
 

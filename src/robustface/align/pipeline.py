@@ -112,14 +112,3 @@ class FaceAligner:
             roll=roll,
             notes=[note] if note else [],
         )
-
-
-_DEFAULT: dict = {}
-
-
-def align_image(rgb: np.ndarray, hr_size: int = 112, detector: str = "blazeface") -> AlignedFace:
-    """Convenience for notebooks and other stages' tests: a cached aligner per setting."""
-    key = (hr_size, detector)
-    if key not in _DEFAULT:
-        _DEFAULT[key] = FaceAligner(detector=detector, hr_size=hr_size)
-    return _DEFAULT[key].align_image(rgb)

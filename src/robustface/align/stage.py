@@ -11,8 +11,8 @@ import numpy as np
 from tqdm import tqdm
 
 from robustface.align.pipeline import FaceAligner, Reject
+from robustface.atomic import write_csv
 from robustface.h5io import write_shard
-from robustface.ingest import write_csv
 from robustface.provenance import provenance_attrs
 from robustface.rejects import REJECT_COLUMNS
 

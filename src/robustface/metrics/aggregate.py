@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from robustface.metrics.stage import write_csv_atomic
+from robustface.atomic import write_dataframe
 
 KEYS = ["model", "variant", "res"]
 OUT_COLUMNS = KEYS + [
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         if not isinstance(missing, list):
             raise ValueError(f"{args.missing_json}: expected a JSON list of {{model, reason}}")
     table = aggregate(frames, missing)
-    write_csv_atomic(table, args.out, float_format="%.6g")  # 6 significant digits: 30.2738 dB, 0.871345
+    write_dataframe(table, args.out, float_format="%.6g")  # 6 significant digits: 30.2738 dB, 0.871345
     print(f"aggregate-sr-metrics: {len(table)} rows -> {args.out}")
     return 0
 

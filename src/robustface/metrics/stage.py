@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from robustface.atomic import atomic_path, write_text_atomic
+from robustface.atomic import atomic_path, write_dataframe, write_text_atomic
 from robustface.h5io import read_attrs, read_strings
 from robustface.metrics.identity import Embedder, cosine, load_embedder
 from robustface.metrics.image_quality import image_quality
@@ -84,11 +84,6 @@ class HrIndex:
             with h5py.File(self.paths[shard], "r") as f:
                 out[[pos for _, pos in pairs]] = f["images"][rows]
         return out
-
-
-def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike, float_format: str | None = None) -> None:
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, float_format=float_format)
 
 
 def write_json_atomic(obj, path: str | os.PathLike) -> None:
@@ -174,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"no SR image_id matched an HR image_id ({unmatched} SR rows, HR shards: {args.hr})")
     if cache:
         cache.save()
-    write_csv_atomic(pd.DataFrame(rows, columns=COLUMNS), args.out)
+    write_dataframe(pd.DataFrame(rows, columns=COLUMNS), args.out)
     write_json_atomic({
         "model": args.model, "variant": args.variant, "res": args.res, "n": len(rows),
         "unmatched_sr_rows": unmatched, "recognizer": recognizer,

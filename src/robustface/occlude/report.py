@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from robustface.atomic import atomic_path
+from robustface.atomic import atomic_path, write_csv
 from robustface.h5io import read_shard
 
 STATS_COLUMNS = ["type", "n", "mean_occluded_fraction", "std_occluded_fraction", "n_rejected"]
@@ -112,10 +112,7 @@ def build_report(shards: dict[str, list[Path]], rejects: dict[str, list[Path]], 
             sheet = np.full((40, 600, 3), 255, np.uint8)
             cv2.putText(sheet, title + " (no faces)", (6, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
         write_png(sheets_dir / f"{otype}.png", sheet)
-    with atomic_path(stats_out) as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=STATS_COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
+    write_csv(stats_out, rows, STATS_COLUMNS, extrasaction="raise")
     return rows
 
 

@@ -8,7 +8,6 @@ Output rows are the aligned rows (same order) minus rejected faces; see docs/dat
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import h5py
 import numpy as np
 from tqdm import tqdm
 
-from robustface.atomic import atomic_path
+from robustface.atomic import write_csv
 from robustface.h5io import read_attrs, read_shard, write_shard
 from robustface.occlude.core import DEFAULT_MAX_YAW_DEG, OcclusionReject, Occluder
 
@@ -104,10 +103,7 @@ def occlude_shard(aligned: str | Path, occluder: Occluder, out: str | Path, reje
 
 
 def write_rejects(path: str | Path, rows: list[tuple[str, str]]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["image_id", "reason"])
-        w.writerows(rows)
+    write_csv(path, ({"image_id": image_id, "reason": reason} for image_id, reason in rows), ["image_id", "reason"])
 
 
 def main(argv: list[str]) -> int:

@@ -7,7 +7,6 @@ Rerunning with the same out_dir resumes from last.pt when the training-relevant 
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import math
@@ -23,7 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from robustface.atomic import atomic_path
+from robustface.atomic import atomic_path, write_csv
 
 from .data import FaceTable, TrainFaces, augment_batch, identity_labels, to_model_input
 from .embedder import resolve_device
@@ -306,10 +305,7 @@ def _atomic_save(obj, path: Path) -> None:
 
 
 def write_loss_csv(history: list[dict], path: Path) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=LOSS_COLUMNS)
-        writer.writeheader()
-        writer.writerows(history)
+    write_csv(path, history, LOSS_COLUMNS, extrasaction="raise")
 
 
 def plot_training(history: list[dict], step_losses: list[float], path: Path, title: str) -> None:

@@ -10,7 +10,9 @@ from typing import Sequence
 import pandas as pd
 
 from .figures import plot_training_loss
-from .stage import COLUMNS, write_csv_atomic
+from robustface.atomic import write_dataframe
+
+from .stage import COLUMNS
 
 SORT_KEYS = ["method", "condition", "type_or_model", "res"]
 
@@ -49,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--loss-figure", default="results/figures/training_loss.png")
     args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
     table = aggregate(args.inputs)
-    write_csv_atomic(table, args.out)
+    write_dataframe(table, args.out)
     print(f"{len(table)} rows from {len(args.inputs)} file(s) -> {args.out}")
     if args.loss:
         plot_training_loss(dict(args.loss), args.loss_figure)

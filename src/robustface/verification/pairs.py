@@ -13,14 +13,13 @@ its labels file `mfr2_labels.txt` has `Name, num, mask_type` lines (`no-mask` = 
 """
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from ..atomic import atomic_path
+from ..atomic import write_csv
 
 
 class PairsFormatError(ValueError):
@@ -188,11 +187,4 @@ REJECT_FIELDS = ["condition", "type_or_model", "res", "pair_index", "id_a", "id_
 
 def write_rejects(path: str | os.PathLike, rows: Iterable[Mapping]) -> int:
     """Atomically write rejected pairs (one row per pair and condition); returns the count."""
-    count = 0
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=REJECT_FIELDS)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: row.get(k, "") for k in REJECT_FIELDS})
-            count += 1
-    return count
+    return write_csv(path, rows, REJECT_FIELDS)

@@ -28,7 +28,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from ..atomic import atomic_path
+from ..atomic import write_dataframe
 from .conditions import Condition, EmbeddingCache, ImageSet, build_conditions, build_image_sets, read_people
 from .figures import pick_accuracy_conditions, plot_accuracy_vs_threshold, plot_roc
 from .pairs import Pair, all_pairs, assign_folds, load_pairs, read_mfr2_labels, write_rejects
@@ -131,11 +131,6 @@ def _mask_state(label: str | None) -> str:
     return "unmasked" if label.strip().lower() in {"no-mask", "no_mask", "nomask", "none"} else "masked"
 
 
-def write_csv_atomic(table: pd.DataFrame, path: str | os.PathLike) -> None:
-    with atomic_path(path) as tmp:
-        table.to_csv(tmp, index=False)
-
-
 def run_verification(embedder, method: str, pairs: list[Pair], sets: dict[str, ImageSet], *, hr_size: int,
                      folds: list[int], excluded: set[int] = frozenset(), labels: dict[str, str] | None = None,
                      batch_size: int = 64, progress: bool = True):
@@ -223,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         labels=labels, batch_size=int(settings.get("batch_size", 64)), progress=not args.no_progress)
     elapsed = time.perf_counter() - start
 
-    write_csv_atomic(table, args.out)
+    write_dataframe(table, args.out)
     rejects_path = args.rejects or str(Path(args.out).with_name(Path(args.out).stem + "-rejects.csv"))
     write_rejects(rejects_path, rejects)
     if args.figures_dir:

@@ -101,17 +101,20 @@ def test_kd_and_full_methods_train_from_a_teacher_checkpoint(shards, tmp_path):
     models = tmp_path / "models"
     train(resolve_settings("arcface_clean", TINY), aligned, occluded, models / "arcface_clean")
     # teacher: arcface_clean resolves to the sibling best.pt
-    kd = train(resolve_settings("amofr_kd", TINY), aligned, occluded, models / "amofr_kd")["history"]
-    assert float(kd[0]["kd_loss"]) >= 0
-    warm = Trainer(resolve_settings("amofr_kd", {**TINY, "init_from_teacher": True}), aligned, occluded,
+    own_teacher = {**TINY, "teacher": "arcface_clean"}
+    kd = train(resolve_settings("amofr_kd", own_teacher), aligned, occluded, models / "amofr_kd")["history"]
+    assert 0 < float(kd[0]["kd_loss"]) < 2  # 1 - cos to an independently initialised teacher
+    warm = Trainer(resolve_settings("amofr_kd", {**own_teacher, "init_from_teacher": True}), aligned, occluded,
                    models / "warm_kd", teacher=str(models / "arcface_clean" / "best.pt"))
     teacher_weights = torch.load(models / "arcface_clean" / "best.pt", weights_only=True)["model"]
     assert all(torch.equal(v, teacher_weights[f"backbone.{k}"]) for k, v in warm.model.backbone.state_dict().items())
     assert (models / "amofr_kd" / "teacher_embeddings.pt").is_file()
 
-    full = train(resolve_settings("amofr_full", {**TINY, "embedding_dim": 64}), aligned, occluded,
-                 models / "amofr_full", teacher=str(models / "arcface_clean" / "best.pt"))["history"]
-    assert float(full[0]["type_loss"]) > 0 and float(full[0]["kd_loss"]) >= 0  # 64-d student: projection to 128-d
+    full_trainer = Trainer(resolve_settings("amofr_full", {**own_teacher, "embedding_dim": 64}), aligned, occluded,
+                           models / "amofr_full", teacher=str(models / "arcface_clean" / "best.pt"))
+    assert full_trainer.projection is not None and full_trainer.projection.out_features == 128  # 64-d student -> 128-d teacher
+    full = full_trainer.fit()["history"]
+    assert float(full[0]["type_loss"]) > 0 and 0 < float(full[0]["kd_loss"]) < 2
     checkpoint = torch.load(models / "amofr_full" / "best.pt", weights_only=True)
     assert checkpoint["spec"]["adaptive"] and checkpoint["spec"]["type_names"] == ["clean", OCCLUSION]
     assert load_trained_embedder(models / "amofr_full" / "best.pt", device="cpu").dim == 64
@@ -126,7 +129,11 @@ def test_bad_settings_fail_clearly(shards, tmp_path):
     with pytest.raises(ValueError, match="teacher 'nonexistent'"):
         train(resolve_settings("amofr_kd", {**TINY, "teacher": "nonexistent"}), aligned, occluded, tmp_path / "y")
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
-        train(resolve_settings("amofr_kd", TINY), aligned, occluded, tmp_path / "models" / "amofr_kd")
+        train(resolve_settings("amofr_kd", {**TINY, "teacher": "arcface_clean"}), aligned, occluded, tmp_path / "models" / "amofr_kd")
+    with pytest.raises(ValueError, match="nothing to learn"):
+        resolve_settings("kd_sface", {"kd_lambda": 0.0})
+    with pytest.raises(ValueError, match="lr_ratio > 0 but no low-resolution"):
+        train(resolve_settings("kd_sface", {**TINY, "occlusion_ratio": 0.0}), aligned, occluded, tmp_path / "z")
 
 
 def test_benchmark_reports_real_loop_and_bare_throughput():

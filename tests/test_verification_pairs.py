@@ -86,7 +86,7 @@ def test_default_pairs(tmp_path):
     assert default_pairs({"dataset": "sample"}) is None
     assert default_pairs({"dataset": "lfw", "verification": {"pairs": "my.txt"}}) == "my.txt"
     assert default_pairs({"dataset": "lfw", "verification": {"pairs": "all"}}) is None
-    assert default_pairs({"dataset": "lfw", "lfw_root": str(tmp_path)}) == str(tmp_path / "pairsDevTrain.txt")
+    assert default_pairs({"dataset": "lfw", "lfw_root": str(tmp_path)}) == "resources/lfw/eval_pairs.txt"
     (tmp_path / "pairsDevTest.txt").write_text("0\n")
     assert default_pairs({"dataset": "lfw", "lfw_root": str(tmp_path)}) == str(tmp_path / "pairsDevTest.txt")
 

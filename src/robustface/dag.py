@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 
 from robustface.superres.registry import MODELS as SR_REGISTRY
 
@@ -54,6 +55,57 @@ class Plan:
 
     def sr_shard(self, model: str, variant: str, res, shard: str) -> str:
         return f"resources/{self.ds}/sr/{model}/{variant}/{res}/shard-{shard}.h5"
+
+    def teacher_shard(self, teacher: str, shard: str) -> str:
+        return f"resources/{self.ds}/teacher/{teacher}/shard-{shard}.h5"
+
+    @staticmethod
+    def model_dir(method: str) -> str:
+        return f"results/models/{method}"
+
+    # --- recognition training ------------------------------------------------------------------
+    @property
+    def recognition(self) -> dict:
+        return self.config.get("recognition") or {}
+
+    def teacher_model_arg(self, teacher: str) -> str:
+        """`--model-path PATH` (quoted) when recognition.teacher_models names this teacher's model file."""
+        path = (self.recognition.get("teacher_models") or {}).get(teacher)
+        return f"--model-path {shlex.quote(str(path))}" if path else ""
+
+    def train_inputs(self, method: str) -> dict:
+        """Every occlusion type the DAG renders; the clean LR copies when the method trains on
+        them; the pretrained teacher's cache, or the checkpoint of a configured teacher method."""
+        from robustface.recognition.methods import external_teacher, method_settings, teacher_method
+
+        settings = method_settings(self.recognition, method)
+        inputs = {
+            "aligned": [self.aligned_shard(s) for s in self.shards],
+            "occluded": [self.occluded_shard(t, s) for t in self.occ_types for s in self.shards],
+            "lr": [self.lr_shard("clean", r, s) for r in self.resolutions for s in self.shards] if settings["lr_ratio"] > 0 else [],
+        }
+        pretrained, own = external_teacher(self.recognition, method), teacher_method(self.recognition, method)
+        if pretrained:
+            inputs["teacher_cache"] = [self.teacher_shard(pretrained, s) for s in self.shards]
+        if own:
+            inputs["teacher"] = f"{self.model_dir(own)}/best.pt"
+        return inputs
+
+    def train_args(self, method: str) -> str:
+        """The train stage's file arguments, shell-quoted (paths come from the user's config)."""
+        from robustface.recognition.methods import external_teacher
+
+        inputs, q = self.train_inputs(method), shlex.quote
+        args = ["--aligned", *map(q, inputs["aligned"])]
+        args += [f"--occluded {q(f'{t}={self.occluded_shard(t, s)}')}" for t in self.occ_types for s in self.shards]
+        if inputs["lr"]:
+            args += [f"--lr {q(f'{r}={path}')}" for r in self.resolutions for s in self.shards
+                     for path in [self.lr_shard("clean", r, s)]]
+        if "teacher_cache" in inputs:
+            args += ["--teacher", q(external_teacher(self.recognition, method)), "--teacher-cache", *map(q, inputs["teacher_cache"])]
+        if "teacher" in inputs:
+            args += ["--teacher", q(inputs["teacher"])]
+        return " ".join(args)
 
     # --- ingest ------------------------------------------------------------------------------
     def ingest_args(self) -> str:

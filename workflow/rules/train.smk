@@ -1,26 +1,43 @@
 # Face-recognition training: one model per entry of recognition.methods -> results/models/{method}/.
-# KD methods whose teacher is another configured method (e.g. arcface_clean) wait for its best.pt.
-from robustface.recognition.methods import config_overrides, teacher_inputs
+# Methods distilling a pretrained recognizer read its cached embeddings (rule teacher_embed); methods
+# whose teacher is another configured method wait for its best.pt. Planning: robustface.dag.Plan.
+from robustface.recognition.methods import EXTERNAL_TEACHERS, config_overrides, external_teachers
 
 RECOGNITION = config.get("recognition") or {}
 TRAIN_METHODS = list(RECOGNITION.get("methods") or [])
+TEACHERS = external_teachers(RECOGNITION)
+
+
+rule teacher_embed:
+    input:
+        PLAN.aligned_shard("{shard}"),
+    output:
+        PLAN.teacher_shard("{teacher}", "{shard}"),
+    params:
+        model=lambda w: PLAN.teacher_model_arg(w.teacher),
+    wildcard_constraints:
+        teacher="|".join(EXTERNAL_TEACHERS),
+    threads: 1
+    log:
+        f"logs/{DS}/teacher_embed/{{teacher}}/{{shard}}.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "OMP_NUM_THREADS={threads} python -m robustface teacher-embed --teacher {wildcards.teacher}"
+        " {params.model} --aligned {input:q} --out {output:q} --no-progress > {log:q} 2>&1"
 
 
 rule train:
     input:
-        unpack(lambda w: teacher_inputs(RECOGNITION, w.method)),
-        aligned=expand(f"resources/{DS}/aligned/shard-{{shard}}.h5", shard=SHARDS),
-        occluded=expand(f"resources/{DS}/occluded/{{otype}}/shard-{{shard}}.h5", otype=OCC_TYPES, shard=SHARDS),
+        unpack(lambda w: PLAN.train_inputs(w.method)),
     output:
         best="results/models/{method}/best.pt",
         loss="results/models/{method}/loss.csv",
         figure="results/models/{method}/train_loss.png",
     params:
         settings=lambda w: as_json(config_overrides(RECOGNITION, w.method)),
-        occluded=" ".join(
-            f"--occluded {otype}=resources/{DS}/occluded/{otype}/shard-{shard}.h5" for otype in OCC_TYPES for shard in SHARDS
-        ),
-        teacher=lambda w, input: f"--teacher {input.teacher}" if "teacher" in input.keys() else "",
+        files=lambda w: PLAN.train_args(w.method),
+        out_dir=lambda w: PLAN.model_dir(w.method),
     wildcard_constraints:
         method="|".join(re.escape(m) for m in TRAIN_METHODS) or "__none__",
     threads: RECOGNITION.get("threads", 2)
@@ -31,9 +48,8 @@ rule train:
     conda:
         CONDA_ENV
     shell:
-        "OMP_NUM_THREADS={threads} python -m robustface train --method {wildcards.method} --params-json '{params.settings}'"
-        " --aligned {input.aligned} {params.occluded} {params.teacher} --out-dir results/models/{wildcards.method}"
-        " --threads {threads} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} python -m robustface train --method {wildcards.method} --params-json {params.settings:q}"
+        " {params.files} --out-dir {params.out_dir:q} --threads {threads} > {log:q} 2>&1"
 
 
 rule train_all:

@@ -1,10 +1,29 @@
 # Face verification of every trained method and the pretrained reference recognizer under every
 # condition (clean, occluded, low-resolution, super-resolved) -> results/verification_metrics.csv.
 from robustface.verification.dag import VerifyPlan
+from robustface.verification.pairs import EVAL_PAIRS
 
 VERIFY = VerifyPlan(PLAN)
 VERIFY_METHODS = VERIFY.methods
 TRAINED_METHODS = VERIFY.trained
+
+
+rule eval_pairs:
+    input:
+        f"resources/{DS}/manifest.csv",
+    output:
+        EVAL_PAIRS.format(ds=DS),
+    params:
+        splits=VERIFY.cfg.get("eval_splits", ["val", "test"]),
+        n_per_label=VERIFY.cfg.get("eval_pairs_per_label", 500),
+        seed=config["seed"],
+    log:
+        f"logs/{DS}/eval_pairs.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "python -m robustface eval-pairs --manifest {input:q} --splits {params.splits:q} --n-per-label {params.n_per_label}"
+        " --seed {params.seed} --out {output:q} > {log:q} 2>&1"
 
 
 rule verify:

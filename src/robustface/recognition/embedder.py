@@ -28,7 +28,7 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[Fa
         raise ValueError(f"{path} is not a robustface recognition checkpoint (needs 'model' and 'spec')")
     model = FaceRecognizer(ModelSpec(**checkpoint["spec"]))
     model.load_state_dict(checkpoint["model"])
-    return model.to(device).eval(), checkpoint
+    return model.to(device, memory_format=torch.channels_last).eval(), checkpoint
 
 
 class TrainedEmbedder:

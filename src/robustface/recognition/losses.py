@@ -21,3 +21,17 @@ def kd_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
         raise ValueError(f"student {tuple(student.shape)} and teacher {tuple(teacher.shape)} embeddings differ in shape")
     s, t = F.normalize(student, dim=1), F.normalize(teacher, dim=1)
     return (s - t).pow(2).sum(dim=1).mul(0.5).mean()
+
+
+def relational_kd_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Relational KD: the batch's pairwise cosine-similarity matrix of the student matched to the
+    teacher's (mean squared difference over the off-diagonal entries). It compares the two spaces
+    only through similarities, so it needs no projection between them, whatever their dims."""
+    if student.shape[0] != teacher.shape[0]:
+        raise ValueError(f"student batch {student.shape[0]} != teacher batch {teacher.shape[0]}")
+    n = student.shape[0]
+    if n < 2:
+        raise ValueError("relational KD needs at least 2 faces per batch")
+    s, t = F.normalize(student, dim=1), F.normalize(teacher, dim=1)
+    off_diagonal = ~torch.eye(n, dtype=torch.bool, device=student.device)
+    return (s @ s.T - t @ t.T)[off_diagonal].pow(2).mean()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+EXTERNAL_TEACHERS = ("sface", "dlib", "insightface_onnx")  # pretrained recognizers (robustface.metrics.identity)
+
 # Common settings; the config's `recognition:` block overrides these, then the method's entry.
 DEFAULTS: dict = {
     "embedding_dim": 128,
@@ -21,12 +23,15 @@ DEFAULTS: dict = {
     "warmup_epochs": 0.0,
     "step_milestones": [0.5, 0.75, 0.9],  # fractions of training (scheduler: step), lr x 0.1 each
     "occlusion_ratio": 0.0,     # fraction of samples replaced by an occluded version
+    "lr_ratio": 0.0,            # fraction replaced by a low-resolution version (upscaled as verification does)
     "flip": True,
     "brightness_jitter": 0.2,
-    "teacher": None,            # None | arcface_clean | sface | dlib | insightface_onnx | path/to/best.pt
-    "kd_lambda": 0.0,
+    "teacher": None,            # None | sface | dlib | insightface_onnx | a configured method | path/to/best.pt
+    "kd_lambda": 0.0,           # weight of feature KD: mean(1 - cos(student, teacher of the clean face))
+    "rkd_lambda": 0.0,          # weight of relational KD: batch similarity matrices matched (losses.relational_kd_loss)
+    "ce_weight": 1.0,           # weight of the label loss (margin head); 0 = pure distillation, no head
     "init_from_teacher": False, # start the student's backbone from the teacher checkpoint (own teachers, same dim)
-    "kd_projection": "auto",    # auto (when dims differ or teacher is external) | always | never
+    "kd_projection": "auto",    # auto (only when the teacher's dim differs) | always | never
     "adaptive": False,
     "type_loss_weight": 0.0,    # weight of the occlusion-type cross-entropy (adaptive only)
     "adapter_hidden": 64,
@@ -42,13 +47,19 @@ DEFAULTS: dict = {
     "log_every": 10,
 }
 
+# Distillation from a pretrained teacher: the student sees the clean face, an occluded version or a
+# low-resolution version and is pulled to the teacher's embedding of the clean face; no labels needed.
+_KD_VARIANTS = {"occlusion_ratio": 0.4, "lr_ratio": 0.3}
 METHODS: dict[str, dict] = {
-    "arcface_clean": {},
+    "arcface_clean": {},                                   # label-only baseline
     "arcface_occ": {"occlusion_ratio": 0.5},
-    "amofr_kd": {"occlusion_ratio": 0.5, "teacher": "arcface_clean", "kd_lambda": 1.0},
+    "kd_sface": {**_KD_VARIANTS, "teacher": "sface", "kd_lambda": 1.0, "ce_weight": 0.0},
+    "kd_sface_rkd": {**_KD_VARIANTS, "teacher": "sface", "rkd_lambda": 1.0, "ce_weight": 0.0},
+    "kd_dlib": {**_KD_VARIANTS, "teacher": "dlib", "kd_lambda": 1.0, "ce_weight": 0.0},
+    "amofr_kd": {"occlusion_ratio": 0.5, "teacher": "sface", "kd_lambda": 1.0},
     "amofr_full": {
         "occlusion_ratio": 0.5,
-        "teacher": "arcface_clean",
+        "teacher": "sface",
         "kd_lambda": 1.0,
         "adaptive": True,
         "type_loss_weight": 0.1,
@@ -70,16 +81,22 @@ def resolve_settings(method: str, overrides: dict | None = None) -> dict:
         raise ValueError(f"method {method!r}: unknown setting(s) {unknown}; known: {sorted(DEFAULTS)}")
     settings.update(overrides)
     settings["method"], settings["base"] = method, base
-    if settings["kd_lambda"] > 0 and not settings["teacher"]:
-        raise ValueError(f"method {method!r}: kd_lambda > 0 needs a `teacher`")
+    if uses_teacher(settings) and not settings["teacher"]:
+        raise ValueError(f"method {method!r}: kd_lambda or rkd_lambda > 0 needs a `teacher`")
+    if settings["ce_weight"] <= 0 and not uses_teacher(settings):
+        raise ValueError(f"method {method!r}: ce_weight = 0 and no distillation: nothing to learn from")
     return settings
 
 
+def uses_teacher(settings: dict) -> bool:
+    return settings["kd_lambda"] > 0 or settings["rkd_lambda"] > 0
+
+
 # Keys of the config's `recognition:` block that are not training settings.
-CONFIG_ONLY_KEYS = {"budget", "budgets", "methods", "threads", "gpus_per_job"}
+CONFIG_ONLY_KEYS = {"budget", "budgets", "methods", "threads", "gpus_per_job", "teacher_models"}
 # Common settings that only apply to methods whose base uses them (a clean baseline must not
 # pick up the common occlusion ratio, for example).
-METHOD_SCOPED_KEYS = {"occlusion_ratio", "teacher", "kd_lambda", "adaptive", "type_loss_weight"}
+METHOD_SCOPED_KEYS = {"occlusion_ratio", "lr_ratio", "teacher", "kd_lambda", "rkd_lambda", "adaptive", "type_loss_weight"}
 
 
 def config_overrides(recognition: dict, method: str) -> dict:
@@ -107,14 +124,25 @@ def config_overrides(recognition: dict, method: str) -> dict:
     return overrides
 
 
+def method_settings(recognition: dict, method: str) -> dict:
+    return resolve_settings(method, config_overrides(recognition, method))
+
+
 def teacher_method(recognition: dict, method: str) -> str | None:
     """The configured method whose best.pt is `method`'s teacher (None: no KD, or an external one)."""
-    settings = resolve_settings(method, config_overrides(recognition, method))
-    teacher = settings["teacher"] if settings["kd_lambda"] > 0 else None
+    settings = method_settings(recognition, method)
+    teacher = settings["teacher"] if uses_teacher(settings) else None
     return teacher if teacher in (recognition.get("methods") or {}) else None
 
 
-def teacher_inputs(recognition: dict, method: str) -> dict[str, str]:
-    """Snakemake input of the train rule: the teacher's checkpoint when it is a configured method."""
-    teacher = teacher_method(recognition, method)
-    return {"teacher": f"results/models/{teacher}/best.pt"} if teacher else {}
+def external_teacher(recognition: dict, method: str) -> str | None:
+    """The pretrained recognizer (sface, dlib, insightface_onnx) `method` distils from, if any."""
+    settings = method_settings(recognition, method)
+    teacher = settings["teacher"] if uses_teacher(settings) else None
+    return teacher if teacher in EXTERNAL_TEACHERS else None
+
+
+def external_teachers(recognition: dict) -> list[str]:
+    """Every pretrained teacher some configured method distils from (one cache each)."""
+    names = {external_teacher(recognition, m) for m in (recognition.get("methods") or {})}
+    return sorted(n for n in names if n)

@@ -3,7 +3,9 @@ r"""`python -m robustface train`: train one recognition method.
     python -m robustface train --method amofr_kd --params-json '{"epochs": 2, ...}' \
         --aligned resources/lfw/aligned/shard-0000.h5 ... \
         --occluded surgical_mask=resources/lfw/occluded/surgical_mask/shard-0000.h5 ... \
-        --out-dir results/models/amofr_kd [--teacher results/models/arcface_clean/best.pt] [--device auto]
+        --lr 16=resources/lfw/lr/clean/16/shard-0000.h5 ... \
+        --teacher-cache resources/lfw/teacher/sface/shard-0000.h5 ... \
+        --out-dir results/models/amofr_kd [--teacher sface | results/models/arcface_clean/best.pt] [--device auto]
 
 Writes best.pt, last.pt, loss.csv, train_loss.png in --out-dir; resumes from last.pt if present.
 """
@@ -18,14 +20,22 @@ from .methods import DEFAULTS, METHODS, resolve_settings
 from .trainer import NonFiniteLossError, train
 
 
-def parse_occluded(values: list[str]) -> dict[str, list[str]]:
+def parse_occluded(values: list[str], flag: str = "--occluded", key: str = "TYPE") -> dict[str, list[str]]:
     by_type: dict[str, list[str]] = defaultdict(list)
     for value in values:
         name, sep, path = value.partition("=")
         if not sep or not name or not path:
-            raise argparse.ArgumentTypeError(f"--occluded expects TYPE=PATH.h5, got {value!r}")
+            raise argparse.ArgumentTypeError(f"{flag} expects {key}=PATH.h5, got {value!r}")
         by_type[name].append(path)
     return dict(by_type)
+
+
+def parse_lr(values: list[str]) -> dict[int, list[str]]:
+    by_res = parse_occluded(values, "--lr", "RES")
+    bad = [res for res in by_res if not res.isdigit()]
+    if bad:
+        raise argparse.ArgumentTypeError(f"--lr expects RES=PATH.h5 with RES in pixels, got {bad}")
+    return {int(res): paths for res, paths in by_res.items()}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--aligned", nargs="+", required=True, help="aligned shards (resources/{ds}/aligned/shard-*.h5)")
     p.add_argument("--occluded", nargs="*", default=[], action="extend", metavar="TYPE=H5",
                    help="occluded shards, one TYPE=PATH per shard (repeatable)")
+    p.add_argument("--lr", nargs="*", default=[], action="extend", metavar="RES=H5",
+                   help="low-resolution copies of the clean faces, one RES=PATH per shard (used when lr_ratio > 0)")
+    p.add_argument("--teacher-cache", nargs="*", default=[], action="extend", metavar="H5",
+                   help="teacher embeddings of the aligned faces (python -m robustface teacher-embed); "
+                        "without it a pretrained teacher runs once here and is cached in --out-dir")
     p.add_argument("--out-dir", required=True, help="results/models/{method}")
     p.add_argument("--teacher", default=None,
                    help="KD teacher: a checkpoint path (e.g. results/models/arcface_clean/best.pt) or sface|dlib|insightface_onnx; "
@@ -60,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["torch_threads"] = args.threads
     settings = resolve_settings(args.method, overrides)
     try:
-        summary = train(settings, args.aligned, parse_occluded(args.occluded), args.out_dir, args.teacher)
+        summary = train(settings, args.aligned, parse_occluded(args.occluded), args.out_dir, args.teacher,
+                        parse_lr(args.lr), args.teacher_cache)
     except NonFiniteLossError as e:
         print(f"[train] ERROR: {e}", file=sys.stderr)
         return 3

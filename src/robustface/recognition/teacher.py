@@ -19,8 +19,7 @@ from robustface.atomic import atomic_path
 
 from .data import FaceTable
 from .embedder import load_trained_embedder
-
-EXTERNAL_TEACHERS = ("sface", "dlib", "insightface_onnx")
+from .teacher_cache import EXTERNAL_TEACHERS
 
 
 def load_teacher(teacher: str, device: str = "auto"):

@@ -74,9 +74,9 @@ class Validator:
             return {}
         faces = sorted({(int(r), 0) for r in self.pairs[:, :2].ravel()})
         probes_occ = []
-        if self.table.occluded:
+        if self.table.occlusion_names:
             for i, (_, b, _) in enumerate(self.pairs):
-                types = self.table.available_types(int(b))[1:]
+                types = self.table.available_occlusions(int(b))
                 probes_occ.append((int(b), types[i % len(types)]) if types else (int(b), 0))
             faces = sorted(set(faces) | set(probes_occ))
         index = {face: k for k, face in enumerate(faces)}

@@ -1,0 +1,116 @@
+r"""`python -m robustface teacher-embed`: a pretrained teacher's embeddings of every aligned face.
+
+    python -m robustface teacher-embed --teacher sface --aligned resources/lfw/aligned/shard-0000.h5 \
+        --out resources/lfw/teacher/sface/shard-0000.h5 [--model-path PATH] [--batch-size 64]
+
+One output shard per aligned shard, row for row (same `image_id` order): `embeddings` (N, d) of the
+face and `embeddings_flipped` (N, d) of its mirror image (the student's flip augmentation picks the
+matching one), both L2-normalised float32. Attrs: teacher, embedder name, dim, source shard and
+its row count. Training reads these instead of running the teacher per step; the DAG recomputes a
+shard only when its aligned shard or the teacher changes.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import h5py
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ..h5io import read_strings, write_shard
+from ..provenance import provenance_attrs
+from .methods import EXTERNAL_TEACHERS
+
+
+class TeacherCacheError(ValueError):
+    """A teacher cache that does not match the aligned faces it should describe."""
+
+
+def load_external_teacher(name: str, model_path: str | None = None):
+    from ..metrics.identity import load_embedder
+
+    if name not in EXTERNAL_TEACHERS:
+        raise ValueError(f"unknown pretrained teacher {name!r}; choose one of {EXTERNAL_TEACHERS}")
+    return load_embedder(name, **({"model_path": model_path} if model_path else {}))
+
+
+def embed_shard(teacher, teacher_id: str, aligned: str | Path, out: str | Path, batch_size: int = 64,
+                progress: bool = True) -> int:
+    """Embeds every face of one aligned shard (plain and mirrored); returns the row count."""
+    with h5py.File(aligned, "r") as f:
+        image_ids = read_strings(f, "image_id")
+        images = f["images"]
+        n = len(image_ids)
+        plain = np.zeros((n, teacher.dim), np.float32)
+        flipped = np.zeros((n, teacher.dim), np.float32)
+        starts = range(0, n, batch_size)
+        for start in tqdm(starts, desc=f"teacher {teacher_id} {Path(aligned).name}", unit="batch", disable=not progress):
+            batch = images[start : start + batch_size]
+            plain[start : start + len(batch)] = teacher.embed(batch)
+            flipped[start : start + len(batch)] = teacher.embed(np.ascontiguousarray(batch[:, :, ::-1]))
+    attrs = provenance_attrs({"teacher": teacher_id, "embedder": teacher.name, "dim": int(teacher.dim)})
+    attrs.update({"teacher": teacher_id, "embedder": teacher.name, "dim": int(teacher.dim),
+                  "source_shard": str(aligned), "n_rows": n})
+    write_shard(out, {"image_id": image_ids, "embeddings": plain, "embeddings_flipped": flipped}, attrs)
+    return n
+
+
+def read_teacher_cache(paths: Sequence[str | Path], image_ids: Sequence[str]) -> tuple[torch.Tensor, str]:
+    """(2, len(image_ids), d) float32 ([0] plain, [1] mirrored) in the order of `image_ids`, and the
+    teacher's name. Every requested face must be in the cache: a stale or foreign cache is an error."""
+    position = {image_id: k for k, image_id in enumerate(image_ids)}
+    out: torch.Tensor | None = None
+    found = np.zeros(len(image_ids), dtype=bool)
+    teachers = set()
+    for path in paths:
+        with h5py.File(path, "r") as f:
+            for name in ("image_id", "embeddings", "embeddings_flipped"):
+                if name not in f:
+                    raise TeacherCacheError(f"{path} has no dataset {name!r}: not a teacher cache "
+                                            "(make it with `python -m robustface teacher-embed`)")
+            teachers.add(str(f.attrs.get("teacher", "")))
+            ids = read_strings(f, "image_id")
+            plain, flipped = f["embeddings"][()], f["embeddings_flipped"][()]
+        if out is None:
+            out = torch.zeros(2, len(image_ids), plain.shape[1])
+        elif plain.shape[1] != out.shape[2]:
+            raise TeacherCacheError(f"{path}: embedding dim {plain.shape[1]} differs from the other cache shards ({out.shape[2]})")
+        rows = [(k, position[i]) for k, i in enumerate(ids) if i in position]
+        if rows:
+            src, dst = map(np.array, zip(*rows))
+            out[0, dst] = torch.from_numpy(plain[src])
+            out[1, dst] = torch.from_numpy(flipped[src])
+            found[dst] = True
+    if out is None:
+        raise TeacherCacheError("no teacher cache shards given")
+    if len(teachers) > 1:
+        raise TeacherCacheError(f"teacher cache shards come from different teachers: {sorted(teachers)}")
+    if not found.all():
+        missing = [image_ids[k] for k in np.flatnonzero(~found)[:5]]
+        raise TeacherCacheError(f"{int((~found).sum())} training faces have no cached teacher embedding (e.g. {missing}); "
+                                "the cache is older than the aligned shards: rerun teacher-embed")
+    return out, teachers.pop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m robustface teacher-embed", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--teacher", required=True, choices=EXTERNAL_TEACHERS)
+    ap.add_argument("--model-path", default=None, help="model file (required for insightface_onnx)")
+    ap.add_argument("--aligned", required=True, help="one aligned shard")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    teacher = load_external_teacher(args.teacher, args.model_path)
+    n = embed_shard(teacher, args.teacher, args.aligned, args.out, args.batch_size, progress=not args.no_progress)
+    print(f"[teacher-embed] {args.teacher}: {n} faces of {args.aligned} -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

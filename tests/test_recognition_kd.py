@@ -1,0 +1,123 @@
+"""Distillation from a pretrained teacher: the cached teacher embeddings, the KD losses, and a
+small fixed run showing that a student learns from SFace (real LFW faces, real SFace, CPU)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from robustface.degrade import resize_batch
+from robustface.h5io import read_shard, write_shard
+from robustface.metrics.identity import load_embedder
+from robustface.recognition.losses import kd_loss, relational_kd_loss
+from robustface.recognition.methods import resolve_settings
+from robustface.recognition.teacher_cache import TeacherCacheError, embed_shard, read_teacher_cache
+from robustface.recognition.trainer import Trainer
+from robustface.recognition.validation import best_threshold_accuracy, build_val_pairs, embed_rows
+from test_recognition import build_tiny_shards, needs_lfw
+
+
+def test_relational_loss_ignores_a_rotation_of_the_space_but_not_a_change_of_similarities():
+    g = torch.Generator().manual_seed(0)
+    teacher = torch.nn.functional.normalize(torch.randn(16, 32, generator=g), dim=1)
+    rotation, _ = torch.linalg.qr(torch.randn(32, 32, generator=g))
+    assert relational_kd_loss(teacher @ rotation, teacher).item() < 1e-10
+    assert kd_loss(teacher @ rotation, teacher).item() > 0.5  # feature KD does see the rotation
+    other = torch.randn(16, 32, generator=g)
+    assert relational_kd_loss(other, teacher).item() > 1e-3
+    with pytest.raises(ValueError, match="at least 2"):
+        relational_kd_loss(teacher[:1], teacher[:1])
+
+
+@pytest.fixture(scope="module")
+def kd_data(tmp_path_factory):
+    """Tiny aligned/occluded shards, their 16 px copies and SFace's cache of them."""
+    root = tmp_path_factory.mktemp("kd")
+    aligned, occluded = build_tiny_shards(root, n_train=10, n_val=4, per_person=4)
+    sface = load_embedder("sface")
+    lr, cache = {16: []}, []
+    for k, path in enumerate(aligned):
+        shard = read_shard(path)
+        lr_path = root / "lr" / f"shard-{k:04d}.h5"
+        write_shard(lr_path, {"images": resize_batch(shard["images"], 16, "pil_bicubic"),
+                              **{n: shard[n] for n in ("image_id", "person", "split")}})
+        lr[16].append(str(lr_path))
+        cache_path = root / "teacher" / f"shard-{k:04d}.h5"
+        embed_shard(sface, "sface", path, cache_path, progress=False)
+        cache.append(str(cache_path))
+    return aligned, occluded, lr, cache, sface
+
+
+@needs_lfw
+def test_teacher_cache_holds_the_teachers_embeddings_of_every_face_in_the_callers_order(kd_data):
+    aligned, _, _, cache, sface = kd_data
+    shards = [read_shard(p) for p in aligned]
+    ids = [i for s in shards for i in s["image_id"]][::-1]
+    images = np.concatenate([s["images"] for s in shards])[::-1]
+    embeddings, teacher = read_teacher_cache(cache, ids)
+    assert teacher == "sface" and embeddings.shape == (2, len(ids), 128)
+    np.testing.assert_allclose(embeddings[0].numpy(), sface.embed(images), atol=1e-5)
+    np.testing.assert_allclose(embeddings[1].numpy(), sface.embed(np.ascontiguousarray(images[:, :, ::-1])), atol=1e-5)
+    with pytest.raises(TeacherCacheError, match="no cached teacher embedding"):
+        read_teacher_cache(cache[:1], ids)
+    with pytest.raises(TeacherCacheError, match="not a teacher cache"):
+        read_teacher_cache(aligned, ids)
+
+
+def _val_accuracy(model, trainer) -> float:
+    pairs = build_val_pairs(trainer.table.persons, trainer.table.rows_of_split("val"), 200, seed=1)
+    faces = sorted({int(r) for r in pairs[:, :2].ravel()})
+    emb = embed_rows(model, trainer.table, [(r, 0) for r in faces], trainer.device, 32)
+    index = {r: k for k, r in enumerate(faces)}
+    sim = (emb[[index[int(r)] for r in pairs[:, 0]]] * emb[[index[int(r)] for r in pairs[:, 1]]]).sum(1)
+    return best_threshold_accuracy(sim, pairs[:, 2])
+
+
+@needs_lfw
+@pytest.mark.parametrize("method", ["kd_sface", "kd_sface_rkd"])
+def test_distillation_from_sface_learns(kd_data, tmp_path, method):
+    """From random weights, 48 steps on 40 faces (clean, occluded, 16 px): the KD loss of the
+    last steps is under half that of the first, and held-apart people are verified better."""
+    aligned, occluded, lr, cache, _ = kd_data
+    settings = resolve_settings(method, {"batch_size": 20, "epochs": 24, "lr": 0.05, "optimizer": "adamw",
+                                         "weight_decay": 0.0, "val_max_pairs": 0, "torch_threads": 1, "seed": 0})
+    trainer = Trainer(settings, aligned, occluded, tmp_path / method, lr=lr, teacher_cache=cache)
+    assert trainer.head is None and trainer.projection is None  # pure KD, straight into SFace's space
+    before = _val_accuracy(trainer.model, trainer)
+    trainer.fit()
+    losses = trainer.step_losses
+    assert len(losses) == 48
+    assert np.mean(losses[-6:]) < 0.5 * np.mean(losses[:6])
+    assert _val_accuracy(trainer.model, trainer) > before
+
+
+@needs_lfw
+def test_a_cache_of_another_teacher_is_refused(kd_data, tmp_path):
+    aligned, occluded, lr, cache, _ = kd_data
+    settings = resolve_settings("kd_dlib", {"batch_size": 8, "epochs": 1, "max_steps_per_epoch": 1, "torch_threads": 1})
+    with pytest.raises(ValueError, match="holds 'sface' embeddings but the teacher is 'dlib'"):
+        Trainer(settings, aligned, occluded, tmp_path / "kd_dlib", lr=lr, teacher_cache=cache)
+
+
+@needs_lfw
+def test_preloaded_batches_equal_the_dataloaders(kd_data):
+    """The device-side data path (no DataLoader) yields the DataLoader's samples, variants and order."""
+    from torch.utils.data import DataLoader
+
+    from robustface.recognition.data import FaceTable, PreloadedBatches, TrainFaces, identity_labels
+
+    aligned, occluded, lr, _, _ = kd_data
+    table = FaceTable.open(aligned, occluded, preload=True, lr=lr)
+    rows = table.rows_of_split("train")
+    labels, _ = identity_labels(table.persons, rows)
+    dataset = TrainFaces(table, rows, labels, occlusion_ratio=0.4, seed=3, lr_ratio=0.3)
+    preloaded = list(PreloadedBatches(dataset, torch.device("cpu")).epoch(2, 8, torch.Generator().manual_seed(7)))
+    dataset.set_epoch(2)
+    loaded = list(DataLoader(dataset, batch_size=8, shuffle=True, drop_last=True, generator=torch.Generator().manual_seed(7)))
+    assert len(preloaded) == len(loaded) == len(rows) // 8
+    for a, b in zip(preloaded, loaded):
+        for key in ("image", "label", "type_label", "row"):
+            assert torch.equal(a[key], b[key]), key
+    shown = torch.cat([b["type_label"] for b in preloaded])
+    names = table.type_names
+    assert {names[k] for k in shown.tolist()} >= {"clean", "lr16"} and (shown > 0).float().mean() > 0.3

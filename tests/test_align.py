@@ -86,15 +86,26 @@ def test_unusual_colour_modes_are_converted_and_aligned(tmp_path, aligner, astro
     assert any("converted" in n for n in face.notes)
 
 
-def test_several_faces_keep_the_largest_most_central_and_record_it(aligner, astronaut):
+def test_several_faces_keep_the_most_central_and_record_it(aligner, astronaut):
     crop = astronaut[:300, 100:400]
     canvas = np.full((320, 600, 3), 200, np.uint8)
-    canvas[10:310, 290:590] = crop  # the larger face, on the right
+    canvas[10:310, 290:590] = crop  # the larger face, on the right, nearer the centre (x = 300)
     canvas[50:270, 10:230] = np.asarray(Image.fromarray(crop).resize((220, 220)))
     face = aligner.align_image(canvas)
     x, y, w, h = face.box
     assert 290 <= x + w / 2 <= 590
-    assert any("2 faces; kept the largest" in n for n in face.notes)
+    assert any("2 faces; kept the most central" in n for n in face.notes)
+    assert face.detector == "blazeface"
+
+
+def test_a_central_face_wins_over_a_larger_one_at_the_edge(aligner, astronaut):
+    crop = astronaut[:300, 100:400]
+    canvas = np.full((320, 1000, 3), 200, np.uint8)
+    canvas[10:310, 690:990] = crop  # larger, at the right edge
+    canvas[50:270, 390:610] = np.asarray(Image.fromarray(crop).resize((220, 220)))  # smaller, centred
+    face = aligner.align_image(canvas)
+    x, y, w, h = face.box
+    assert 390 <= x + w / 2 <= 610, face.box
 
 
 @requires_lfw
@@ -118,12 +129,17 @@ def test_stage_writes_a_shard_of_real_lfw_faces_and_rejects(tmp_path):
     assert "Broken_Person_0001" in {r["image_id"] for r in rejected}
     assert "Other_Shard_0001" not in shard["image_id"]
     assert shard["images"].shape[1:] == (112, 112, 3) and shard["landmarks"].shape[1:] == (68, 2)
+    # the chain member that produced each face is recorded, with the box the predictor saw
+    assert len(shard["detector"]) == len(shard["image_id"]) and set(shard["detector"]) <= {
+        "blazeface", "dlib_hog", "dlib_hog_up2", "dlib_mmod", "median_box"}
+    assert shard["box"].shape == (len(shard["image_id"]), 4) and (shard["box"][:, 2] > 24).all()
     assert len(shard["image_id"]) >= 22  # LFW photos are frontal portraits
     # eye centres of every aligned face sit within a few pixels of the template
     eyes = shard["landmarks5"][:, :2]
     assert np.median(np.abs(eyes - ARCFACE_112[:2]), axis=0).max() < 3
     attrs = read_attrs(out)
     assert attrs["hr_size"] == 112 and attrs["template"] == "arcface112" and "torch" in attrs["versions"]
+    assert attrs["detector"] == "blazeface,dlib_hog,dlib_hog_up2,dlib_mmod"
     assert not list(tmp_path.glob(".*tmp*")), "atomic write left a temporary file"
 
 

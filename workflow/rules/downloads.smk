@@ -28,7 +28,7 @@ rule fetch_lfw_file:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface fetch --url {params.url} --sha256 {params.sha256} --out {output} > {log} 2>&1"
+        "python -m robustface fetch --url {params.url:q} --sha256 {params.sha256:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule download_lfw:
@@ -42,7 +42,7 @@ rule download_lfw:
     conda:
         CONDA_ENV
     shell:
-        "tar -xzf {input.archive} -C resources/downloads/lfw > {log} 2>&1"
+        "tar -xzf {input.archive:q} -C resources/downloads/lfw > {log:q} 2>&1"
 
 
 rule fetch_weights:
@@ -58,7 +58,7 @@ rule fetch_weights:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface fetch --url {params.url} --sha256 {params.sha256} --out {output} > {log} 2>&1"
+        "python -m robustface fetch --url {params.url:q} --sha256 {params.sha256:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule download_weights:

@@ -9,7 +9,7 @@ rule sample_images:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface sample --out {output} > {log} 2>&1"
+        "python -m robustface sample --out {output:q} > {log:q} 2>&1"
 
 
 rule ingest:
@@ -27,9 +27,9 @@ rule ingest:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface ingest {params.args} --out {output} --n-shards {params.n_shards}"
-        " --max-images {params.max_images} --val-fraction {params.split[val_fraction]}"
-        " --test-fraction {params.split[test_fraction]} > {log} 2>&1"
+        "python -m robustface ingest {params.args} --out {output:q} --n-shards {params.n_shards:q}"
+        " --max-images {params.max_images:q} --val-fraction {params.split[val_fraction]}"
+        " --test-fraction {params.split[test_fraction]} > {log:q} 2>&1"
 
 
 rule detect_align:
@@ -45,8 +45,8 @@ rule detect_align:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface detect-align --manifest {input} --shard {wildcards.shard}"
-        " --out {output.shard} --rejects {output.rejects} --params-json '{params.align}' > {log} 2>&1"
+        "python -m robustface detect-align --manifest {input:q} --shard {wildcards.shard}"
+        " --out {output.shard:q} --rejects {output.rejects:q} --params-json {params.align:q} > {log:q} 2>&1"
 
 
 rule merge_rejects:
@@ -59,7 +59,7 @@ rule merge_rejects:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface merge-rejects --inputs {input} --out {output} > {log} 2>&1"
+        "python -m robustface merge-rejects --inputs {input:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule degrade:
@@ -74,5 +74,5 @@ rule degrade:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface degrade --hr {input} --res {wildcards.res} --kernel {params.kernel}"
-        " --variant {wildcards.variant} --out {output} > {log} 2>&1"
+        "python -m robustface degrade --hr {input:q} --res {wildcards.res} --kernel {params.kernel:q}"
+        " --variant {wildcards.variant} --out {output:q} > {log:q} 2>&1"

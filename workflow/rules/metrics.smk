@@ -16,8 +16,8 @@ rule sr_metrics_per_face:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface sr-metrics --hr {input.hr} --sr {input.sr} --model {wildcards.model}"
-        " --variant {wildcards.variant} --res {wildcards.res} --out {output} {params.args} > {log} 2>&1"
+        "python -m robustface sr-metrics --hr {input.hr:q} --sr {input.sr:q} --model {wildcards.model}"
+        " --variant {wildcards.variant} --res {wildcards.res} --out {output:q} {params.args} > {log:q} 2>&1"
 
 
 rule sr_metrics:
@@ -33,8 +33,8 @@ rule sr_metrics:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface aggregate-sr-metrics --inputs {input} --out {output}"
-        " --missing-json '{params.missing}' > {log} 2>&1"
+        "python -m robustface aggregate-sr-metrics --inputs {input:q} --out {output:q}"
+        " --missing-json {params.missing:q} > {log:q} 2>&1"
 
 
 rule sr_grid:
@@ -50,4 +50,4 @@ rule sr_grid:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface sr-grid --hr {input.hr} {params.args} --out {output} --n-faces {params.n_faces} > {log} 2>&1"
+        "python -m robustface sr-grid --hr {input.hr:q} {params.args} --out {output:q} --n-faces {params.n_faces:q} > {log:q} 2>&1"

@@ -20,9 +20,9 @@ rule occlude:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface occlude --aligned {input} --type {wildcards.otype} --params-json {params.occlusion}"
-        " --seed {params.seed} --max-yaw-deg {params.max_yaw_deg}"
-        " --out {output.shard} --rejects {output.rejects} > {log} 2>&1"
+        "python -m robustface occlude --aligned {input:q} --type {wildcards.otype} --params-json {params.occlusion}"
+        " --seed {params.seed:q} --max-yaw-deg {params.max_yaw_deg:q}"
+        " --out {output.shard:q} --rejects {output.rejects:q} > {log:q} 2>&1"
 
 
 rule occlusion_report:
@@ -41,4 +41,4 @@ rule occlusion_report:
         CONDA_ENV
     shell:
         "python -m robustface occlusion-report {params.args}"
-        " --stats-out {output.stats} --sheets-dir {params.sheets_dir} > {log} 2>&1"
+        " --stats-out {output.stats:q} --sheets-dir {params.sheets_dir:q} > {log:q} 2>&1"

@@ -9,7 +9,7 @@ rule provision_realesrgan:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface provision-realesrgan --out {output} > {log} 2>&1"
+        "python -m robustface provision-realesrgan --out {output:q} > {log:q} 2>&1"
 
 
 rule superres:
@@ -31,6 +31,6 @@ rule superres:
     conda:
         CONDA_ENV
     shell:
-        "OMP_NUM_THREADS={threads} python -m robustface superres --model {wildcards.model} --params-json '{params.settings}'"
-        " --lr {input.lr} --out {output} --hr-size {params.hr_size} {params.weights}"
-        " --device {params.device} --batch-size {params.batch_size} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} python -m robustface superres --model {wildcards.model} --params-json {params.settings:q}"
+        " --lr {input.lr:q} --out {output:q} --hr-size {params.hr_size:q} {params.weights}"
+        " --device {params.device:q} --batch-size {params.batch_size:q} > {log:q} 2>&1"

@@ -22,8 +22,8 @@ rule eval_pairs:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface eval-pairs --manifest {input:q} --splits {params.splits:q} --n-per-label {params.n_per_label}"
-        " --seed {params.seed} --out {output:q} > {log:q} 2>&1"
+        "python -m robustface eval-pairs --manifest {input:q} --splits {params.splits:q} --n-per-label {params.n_per_label:q}"
+        " --seed {params.seed:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule verify:
@@ -46,24 +46,24 @@ rule verify:
         CONDA_ENV
     shell:
         "OMP_NUM_THREADS={threads} python -m robustface verify --method {wildcards.method} {params.args}"
-        " --aligned {input.aligned} --out {output.metrics} --rejects {output.rejects}"
-        " --figures-dir results/figures/verification/{wildcards.method} --settings '{params.settings}'"
-        " --no-progress > {log} 2>&1"
+        " --aligned {input.aligned:q} --out {output.metrics:q} --rejects {output.rejects:q}"
+        " --figures-dir results/figures/verification/{wildcards.method} --settings {params.settings:q}"
+        " --no-progress > {log:q} 2>&1"
 
 
 rule verification_metrics:
     input:
         metrics=expand("results/verification/{method}.csv", method=VERIFY_METHODS),
-        losses=expand("results/models/{method}/loss.csv", method=TRAINED_METHODS),
+        losses=[VERIFY.loss_csv(m) for m in TRAINED_METHODS],
     output:
         metrics="results/verification_metrics.csv",
         loss_figure=["results/figures/training_loss.png"] if TRAINED_METHODS else [],
     params:
-        loss=" ".join(f"{m}=results/models/{m}/loss.csv" for m in TRAINED_METHODS),
+        loss=" ".join(shlex.quote(f"{m}={VERIFY.loss_csv(m)}") for m in TRAINED_METHODS),
     log:
         "logs/verification_metrics.log",
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface aggregate-verification --inputs {input.metrics} --out {output.metrics}"
-        " --loss {params.loss} --loss-figure results/figures/training_loss.png > {log} 2>&1"
+        "python -m robustface aggregate-verification --inputs {input.metrics:q} --out {output.metrics:q}"
+        " --loss {params.loss} --loss-figure results/figures/training_loss.png > {log:q} 2>&1"

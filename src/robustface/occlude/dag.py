@@ -20,6 +20,6 @@ def type_params_arg(config: dict, otype: str) -> str:
 def report_args(ds: str, types: list[str], shards: list[str]) -> str:
     """`--shards TYPE=H5 ... --rejects TYPE=CSV ...` for every type and shard."""
     root = f"resources/{ds}/occluded"
-    shard_args = " ".join(f"{t}={root}/{t}/shard-{s}.h5" for t in types for s in shards)
-    reject_args = " ".join(f"{t}={root}/{t}/rejects-{s}.csv" for t in types for s in shards)
+    shard_args = " ".join(shlex.quote(f"{t}={root}/{t}/shard-{s}.h5") for t in types for s in shards)
+    reject_args = " ".join(shlex.quote(f"{t}={root}/{t}/rejects-{s}.csv") for t in types for s in shards)
     return f"--shards {shard_args} --rejects {reject_args}"

@@ -36,8 +36,9 @@ def _sync(device: torch.device) -> None:
 def benchmark_training(aligned: list[str] | None = None, occluded: dict[str, list[str]] | None = None,
                        method: str = "arcface_clean", overrides: dict | None = None,
                        steps: int = 6, warmup: int = 2) -> dict:
-    """Returns {method, device, batch_size, threads, steps, real_loop_img_s, bare_fwd_bwd_img_s,
-    ratio (bare / real; 1.0 = no overhead)}. Without shards a synthetic one (random pixels) is
+    """Returns {method, device, data_path, batch_size, threads, steps, real_loop_img_s,
+    bare_fwd_bwd_img_s, ratio (bare / real; 1.0 = no overhead), data_share (share of the real
+    loop's time spent producing batches: loading, variant choice, gathering)}. Without shards a synthetic one (random pixels) is
     used: throughput does not depend on the pixel values. KD methods are not benchmarked here
     (their per-step extra work is a cached-embedding lookup)."""
     overrides = {"batch_size": 64, **(overrides or {})}
@@ -51,9 +52,16 @@ def benchmark_training(aligned: list[str] | None = None, occluded: dict[str, lis
         trainer = Trainer(settings, aligned, occluded or {}, tmp / "out")
         device, generator = trainer.device, torch.Generator().manual_seed(0)
         # enough batches for warmup + steps (cycle the loader if the data set is small)
-        real_images, t0, first_batch, done = 0, None, None, 0
+        real_images, t0, first_batch, done, data_seconds = 0, None, None, 0, 0.0
         while done < warmup + steps:
-            for batch in trainer.loader(done):
+            batches = iter(trainer.loader(done))
+            while True:
+                t_data = time.perf_counter()
+                batch = next(batches, None)
+                if batch is None:
+                    break
+                if done > warmup:
+                    data_seconds += time.perf_counter() - t_data
                 if first_batch is None:
                     first_batch = batch
                 if done == warmup:
@@ -66,7 +74,8 @@ def benchmark_training(aligned: list[str] | None = None, occluded: dict[str, lis
                 if done >= warmup + steps:
                     break
         _sync(device)
-        real = real_images / (time.perf_counter() - t0)
+        real_seconds = time.perf_counter() - t0
+        real = real_images / real_seconds
 
         x = to_model_input(first_batch["image"].to(device))
         labels = first_batch["label"].to(device)
@@ -81,5 +90,8 @@ def benchmark_training(aligned: list[str] | None = None, occluded: dict[str, lis
             optimizer.step()
         _sync(device)
         bare = steps * len(labels) / (time.perf_counter() - t0)
-    return {"method": method, "device": str(device), "batch_size": int(len(labels)), "threads": torch.get_num_threads(),
-            "steps": steps, "real_loop_img_s": real, "bare_fwd_bwd_img_s": bare, "ratio": bare / real}
+    return {"method": method, "device": str(device),
+            "data_path": "preloaded tensors on the device" if trainer.preloaded is not None else "DataLoader",
+            "channels_last": next(model.parameters()).is_contiguous(memory_format=torch.channels_last),
+            "batch_size": int(len(labels)), "threads": torch.get_num_threads(), "steps": steps,
+            "real_loop_img_s": real, "bare_fwd_bwd_img_s": bare, "ratio": bare / real, "data_share": data_seconds / real_seconds}

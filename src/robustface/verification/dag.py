@@ -1,6 +1,8 @@
 """Planning of the verification rules (which methods, which inputs, which stage arguments)."""
 from __future__ import annotations
 
+import shlex
+
 from robustface.dag import Plan, as_json
 from robustface.verification.pairs import default_exclude_splits, default_pairs
 
@@ -11,8 +13,13 @@ class VerifyPlan:
         self.plan = plan
         self.cfg = config.get("verification") or {}
         self.trained = list((config.get("recognition") or {}).get("methods") or [])
-        reference = config["metrics"]["recognizer"]
-        self.methods = self.trained + [m for m in [reference] if m not in self.trained]
+        # cross-dataset evaluation: checkpoints trained elsewhere (another dataset's results/models);
+        # then nothing is trained in this DAG, the checkpoints are inputs like the pairs file
+        self.models_dir = self.cfg.get("models_dir") or Plan.model_dir("").rstrip("/")
+        # pretrained reference rows: verification.references, default the SR metrics' recognizer
+        references = self.cfg.get("references") or [config["metrics"]["recognizer"]]
+        self.methods = self.trained + [m for m in references if m not in self.trained]
+        self.recognizer = config["metrics"]["recognizer"]
         self.recognizer_model = config["metrics"].get("recognizer_model")
         self.pairs = default_pairs(config)  # None: every pair among the aligned faces (small sets)
         conditions = set(self.cfg.get("conditions") or ["occluded", "lr", "sr"])
@@ -35,22 +42,29 @@ class VerifyPlan:
         if self.cfg.get("labels"):
             inputs["labels"] = self.cfg["labels"]
         if method in self.trained:
-            inputs["checkpoint"] = f"results/models/{method}/best.pt"
+            inputs["checkpoint"] = self.checkpoint(method)
         return inputs
+
+    def checkpoint(self, method: str) -> str:
+        return f"{self.models_dir}/{method}/best.pt"
+
+    def loss_csv(self, method: str) -> str:
+        return f"{self.models_dir}/{method}/loss.csv"
 
     def args(self, method: str) -> str:
         p, shards = self.plan, self.plan.shards
-        args = [f"--pairs {self.pairs or 'all'} --pairs-format {self.cfg.get('pairs_format', 'lfw')}"]
+        q = shlex.quote
+        args = [f"--pairs {q(self.pairs or 'all')} --pairs-format {q(str(self.cfg.get('pairs_format', 'lfw')))}"]
         if self.cfg.get("labels"):
-            args.append(f"--labels {self.cfg['labels']}")
+            args.append(f"--labels {q(str(self.cfg['labels']))}")
         if method in self.trained:
-            args.append(f"--checkpoint results/models/{method}/best.pt")
-        elif self.recognizer_model:
-            args.append(f"--embedder-params '{as_json({'model_path': self.recognizer_model})}'")
+            args.append(f"--checkpoint {shlex.quote(self.checkpoint(method))}")
+        elif self.recognizer_model and method == self.recognizer:
+            args.append(f"--embedder-params {shlex.quote(as_json({'model_path': self.recognizer_model}))}")
         if self.occ:
-            args.append("--occluded " + " ".join(f"{t}={p.occluded_shard(t, s)}" for t in self.occ for s in shards))
+            args.append("--occluded " + " ".join(q(f"{t}={p.occluded_shard(t, s)}") for t in self.occ for s in shards))
         if self.res:
-            args.append("--lr " + " ".join(f"{r}={p.lr_shard('clean', r, s)}" for r in self.res for s in shards))
+            args.append("--lr " + " ".join(q(f"{r}={p.lr_shard('clean', r, s)}") for r in self.res for s in shards))
         if self.sr:
-            args.append("--sr " + " ".join(f"{m}:{r}={p.sr_shard(m, 'clean', r, s)}" for m, r in self.sr for s in shards))
+            args.append("--sr " + " ".join(q(f"{m}:{r}={p.sr_shard(m, 'clean', r, s)}") for m, r in self.sr for s in shards))
         return " ".join(args)

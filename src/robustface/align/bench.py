@@ -48,8 +48,7 @@ def align_row(name: str, detectors: list[str], rows: list[dict], align_params: d
     kwargs = {k: align_params[k] for k in ("hr_size", "min_face_px", "max_yaw_deg", "max_roll_deg", "max_decode_px")
               if k in align_params}
     with FaceAligner(detectors=detectors, convert_boxes=name != LEGACY_ROW, **kwargs) as aligner:
-        for d in detectors:  # load every model before the clock starts
-            aligner._detector(d)
+        aligner.load_detectors()  # every model loaded before the clock starts
         start = time.perf_counter()
         arrays, rejects = align_rows(rows, aligner, progress=False, median_box_min=median_box_min)
         seconds = time.perf_counter() - start

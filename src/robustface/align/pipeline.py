@@ -103,6 +103,11 @@ class FaceAligner:
         self.max_decode_px = max_decode_px
         self.convert_boxes = convert_boxes
 
+    def load_detectors(self, names: list[str] | None = None) -> None:
+        """Load detector models now (they load lazily, on first use, otherwise)."""
+        for name in names or self.detector_names:
+            self._detector(name)
+
     def _detector(self, name: str):
         if name not in self._detectors:
             self._detectors[name] = make_detector(name)
@@ -154,13 +159,13 @@ class FaceAligner:
         failed = problem(quality, self.limits)
         if failed:
             raise Reject(*failed)
-        matrix = alignment_matrix(five_from_68(lm68), self.hr_size)
+        five = five_from_68(lm68)
+        matrix = alignment_matrix(five, self.hr_size)
         aligned = warp(rgb, matrix, self.hr_size)
-        lm_aligned = transform_points(lm68, matrix).astype(np.float32)
         return AlignedFace(
             image=aligned,
-            landmarks=lm_aligned,
-            landmarks5=five_from_68(lm_aligned).astype(np.float32),
+            landmarks=transform_points(lm68, matrix).astype(np.float32),
+            landmarks5=transform_points(five, matrix).astype(np.float32),
             box=tuple(float(v) for v in box),
             score=score,
             yaw=quality.yaw,

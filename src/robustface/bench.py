@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--align-pairs", type=int, default=200,
                     help="align_quality: pairs of pairsDevTrain.txt to judge (even same/different subset); 0 = all 2200")
     ap.add_argument("--align-rows", nargs="*", default=None,
-                    help="align_quality rows: detector names, blazeface_raw_box, chain (default: blazeface_raw_box, chain, each chain member)")
+                    help="align_quality rows: detector names, blazeface_raw_box, chain (default: blazeface_raw_box, chain, each chain member but dlib_mmod, ~2 s per image)")
     ap.add_argument("--sections", nargs="*", default=["detect_align", "align_quality", "shard_read", "superres", "occlusion", "train", "verify", "noop_rerun"])
     args = ap.parse_args(argv)
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}

@@ -19,11 +19,14 @@ def test_dag_runs_with_hostile_paths_and_runs_nothing_from_them(tmp_path):
     assert sample.main(["--out", str(images)]) == 0
     workdir = tmp_path / f"work {HOSTILE}"
     workdir.mkdir()
-    (workdir / "config.yaml").write_text((REPO / "config.yaml").read_text())
+    base = yaml.safe_load((REPO / "config.yaml").read_text())
+    # configs merge key by key: narrow the defaults' method and occlusion-type lists here
+    base["recognition"]["methods"] = {}
+    base["occlusion"]["types"] = {"sunglasses": base["occlusion"]["types"]["sunglasses"]}
+    (workdir / "config.yaml").write_text(yaml.safe_dump(base))
     config = {
         "dataset": "folder", "image_root": str(images), "n_shards": 1,
         "degrade": {"resolutions": [16]}, "variants": ["clean"],
-        "occlusion": {"types": {"sunglasses": {}}},
         "superres": {"models": {"bicubic": {"enabled": True}, "realesrgan": {"enabled": False},
                                 "bsrgan": {"enabled": False}, "swinir": {"enabled": False}, "gfpgan": {"enabled": False}}},
         "recognition": {"budget": "small", "budgets": {"small": {"epochs": 1, "max_steps_per_epoch": 2, "batch_size": 4}},

@@ -38,6 +38,29 @@ class Plan:
             if variant != "clean" and variant not in self.occ_types:
                 raise ValueError(f"variant {variant!r} is neither 'clean' nor an enabled occlusion type {self.occ_types}")
         self.sr_run, self.sr_missing = self._sr_model_plan()
+        self._check_cross_fields()
+
+    def _check_cross_fields(self) -> None:
+        """What the schema cannot say, checked before any job runs; each error names the key."""
+        hr_size = int(self.config["align"]["hr_size"])
+        too_big = [r for r in self.resolutions if r >= hr_size]
+        if too_big:
+            raise ValueError(f"degrade.resolutions {too_big} must be below align.hr_size ({hr_size}): "
+                             "a low-resolution copy has to be smaller than the aligned face")
+        verification = self.config.get("verification") or {}
+        pairs = verification.get("pairs")
+        if pairs and pairs != "all":
+            from robustface.verification.pairs import PairsFormatError, load_pairs
+
+            if not os.path.isfile(pairs):
+                raise ValueError(f"verification.pairs: file {pairs!r} does not exist")
+            try:
+                load_pairs(pairs, verification.get("pairs_format", "lfw"))
+            except (PairsFormatError, ValueError) as e:
+                raise ValueError(f"verification.pairs: {e}") from e
+        labels = verification.get("labels")
+        if labels and not os.path.isfile(labels):
+            raise ValueError(f"verification.labels: file {labels!r} does not exist")
 
     # --- paths -------------------------------------------------------------------------------
     def aligned_shard(self, shard: str) -> str:

@@ -22,7 +22,7 @@ class VerifyPlan:
         self.recognizer = config["metrics"]["recognizer"]
         self.recognizer_model = config["metrics"].get("recognizer_model")
         self.pairs = default_pairs(config)  # None: every pair among the aligned faces (small sets)
-        conditions = set(self.cfg.get("conditions") or ["occluded", "lr", "sr"])
+        conditions = set(self.cfg["conditions"] if self.cfg.get("conditions") is not None else ["occluded", "lr", "sr"])
         self.occ = plan.occ_types if "occluded" in conditions else []
         self.res = plan.resolutions if "lr" in conditions else []
         self.sr = [(m, r) for m in plan.sr_run for r in plan.resolutions] if "sr" in conditions else []

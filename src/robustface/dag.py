@@ -99,7 +99,7 @@ class Plan:
     def train_inputs(self, method: str) -> dict:
         """Every occlusion type the DAG renders; the clean LR copies when the method trains on
         them; the pretrained teacher's cache, or the checkpoint of a configured teacher method."""
-        from robustface.recognition.methods import external_teacher, method_settings, teacher_method
+        from robustface.recognition.methods import EXTERNAL_TEACHERS, distillation_teacher, method_settings
 
         settings = method_settings(self.recognition, method)
         inputs = {
@@ -107,16 +107,16 @@ class Plan:
             "occluded": [self.occluded_shard(t, s) for t in self.occ_types for s in self.shards],
             "lr": [self.lr_shard("clean", r, s) for r in self.resolutions for s in self.shards] if settings["lr_ratio"] > 0 else [],
         }
-        pretrained, own = external_teacher(self.recognition, method), teacher_method(self.recognition, method)
-        if pretrained:
-            inputs["teacher_cache"] = [self.teacher_shard(pretrained, s) for s in self.shards]
-        if own:
-            inputs["teacher"] = f"{self.model_dir(own)}/best.pt"
+        teacher = distillation_teacher(self.recognition, method)
+        if teacher in EXTERNAL_TEACHERS:
+            inputs["teacher_cache"] = [self.teacher_shard(teacher, s) for s in self.shards]
+        elif teacher in (self.recognition.get("methods") or {}):
+            inputs["teacher"] = f"{self.model_dir(teacher)}/best.pt"
         return inputs
 
     def train_args(self, method: str) -> str:
         """The train stage's file arguments, shell-quoted (paths come from the user's config)."""
-        from robustface.recognition.methods import external_teacher
+        from robustface.recognition.methods import distillation_teacher
 
         inputs, q = self.train_inputs(method), shlex.quote
         args = ["--aligned", *map(q, inputs["aligned"])]
@@ -125,7 +125,7 @@ class Plan:
             args += [f"--lr {q(f'{r}={path}')}" for r in self.resolutions for s in self.shards
                      for path in [self.lr_shard("clean", r, s)]]
         if "teacher_cache" in inputs:
-            args += ["--teacher", q(external_teacher(self.recognition, method)), "--teacher-cache", *map(q, inputs["teacher_cache"])]
+            args += ["--teacher", q(distillation_teacher(self.recognition, method)), "--teacher-cache", *map(q, inputs["teacher_cache"])]
         if "teacher" in inputs:
             args += ["--teacher", q(inputs["teacher"])]
         return " ".join(args)

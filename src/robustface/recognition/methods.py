@@ -128,17 +128,21 @@ def method_settings(recognition: dict, method: str) -> dict:
     return resolve_settings(method, config_overrides(recognition, method))
 
 
+def distillation_teacher(recognition: dict, method: str) -> str | None:
+    """The teacher `method` distils from (None: no distillation)."""
+    settings = method_settings(recognition, method)
+    return settings["teacher"] if uses_teacher(settings) else None
+
+
 def teacher_method(recognition: dict, method: str) -> str | None:
     """The configured method whose best.pt is `method`'s teacher (None: no KD, or an external one)."""
-    settings = method_settings(recognition, method)
-    teacher = settings["teacher"] if uses_teacher(settings) else None
+    teacher = distillation_teacher(recognition, method)
     return teacher if teacher in (recognition.get("methods") or {}) else None
 
 
 def external_teacher(recognition: dict, method: str) -> str | None:
     """The pretrained recognizer (sface, dlib, insightface_onnx) `method` distils from, if any."""
-    settings = method_settings(recognition, method)
-    teacher = settings["teacher"] if uses_teacher(settings) else None
+    teacher = distillation_teacher(recognition, method)
     return teacher if teacher in EXTERNAL_TEACHERS else None
 
 

@@ -19,7 +19,8 @@ from robustface.atomic import atomic_path
 
 from .data import FaceTable
 from .embedder import load_trained_embedder
-from .teacher_cache import EXTERNAL_TEACHERS
+from .methods import EXTERNAL_TEACHERS
+from .teacher_cache import embed_with_mirror
 
 
 def load_teacher(teacher: str, device: str = "auto"):
@@ -53,9 +54,8 @@ def teacher_embeddings(teacher, teacher_id: str, table: FaceTable, rows: np.ndar
     out = torch.zeros(2, len(table.image_ids), teacher.dim)
     for start in tqdm(range(0, len(rows), batch_size), desc=f"teacher {teacher.name}", unit="batch"):
         chunk = rows[start : start + batch_size]
-        images = np.stack([table.image(int(r)) for r in chunk])
-        out[0, chunk] = torch.from_numpy(np.asarray(teacher.embed(images), dtype=np.float32))
-        out[1, chunk] = torch.from_numpy(np.asarray(teacher.embed(np.ascontiguousarray(images[:, :, ::-1])), dtype=np.float32))
+        plain, mirrored = embed_with_mirror(teacher, np.stack([table.image(int(r)) for r in chunk]))
+        out[0, chunk], out[1, chunk] = torch.from_numpy(plain), torch.from_numpy(mirrored)
     with atomic_path(cache_path) as tmp:
         torch.save({"key": key, "embeddings": out}, tmp)
     return out

@@ -38,6 +38,12 @@ def load_external_teacher(name: str, model_path: str | None = None):
     return load_embedder(name, **({"model_path": model_path} if model_path else {}))
 
 
+def embed_with_mirror(teacher, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 embeddings of aligned uint8 faces (N, S, S, 3) and of their mirror images."""
+    plain = np.asarray(teacher.embed(images), dtype=np.float32)
+    return plain, np.asarray(teacher.embed(np.ascontiguousarray(images[:, :, ::-1])), dtype=np.float32)
+
+
 def embed_shard(teacher, teacher_id: str, aligned: str | Path, out: str | Path, batch_size: int = 64,
                 progress: bool = True) -> int:
     """Embeds every face of one aligned shard (plain and mirrored); returns the row count."""
@@ -50,8 +56,7 @@ def embed_shard(teacher, teacher_id: str, aligned: str | Path, out: str | Path, 
         starts = range(0, n, batch_size)
         for start in tqdm(starts, desc=f"teacher {teacher_id} {Path(aligned).name}", unit="batch", disable=not progress):
             batch = images[start : start + batch_size]
-            plain[start : start + len(batch)] = teacher.embed(batch)
-            flipped[start : start + len(batch)] = teacher.embed(np.ascontiguousarray(batch[:, :, ::-1]))
+            plain[start : start + len(batch)], flipped[start : start + len(batch)] = embed_with_mirror(teacher, batch)
     attrs = provenance_attrs({"teacher": teacher_id, "embedder": teacher.name, "dim": int(teacher.dim)})
     attrs.update({"teacher": teacher_id, "embedder": teacher.name, "dim": int(teacher.dim),
                   "source_shard": str(aligned), "n_rows": n})

@@ -78,7 +78,7 @@ class Trainer:
         torch.manual_seed(s["seed"])
         random.seed(s["seed"])
 
-        lr = lr if s["lr_ratio"] > 0 else {}
+        lr = (lr or {}) if s["lr_ratio"] > 0 else {}
         self.table = FaceTable.open(list(aligned), occluded, s["preload"], s["preload_max_mb"], lr=lr)
         train_rows = self.table.rows_of_split("train")
         if len(train_rows) == 0:

@@ -3,8 +3,8 @@
 Rows come from the aligned shards (`images`, `person`, `split`, `image_id`); the occluded shards
 of each type are paired to them by `image_id` (they may lack rejected rows). Images are read through
 `robustface.h5io.LazyShards`, which opens files lazily in each DataLoader worker; small datasets
-are preloaded into memory once (random single-row reads of LZF-chunked shards decompress a whole
-chunk each time).
+are preloaded into memory once (random single-row reads of chunked shards read a whole chunk each
+time).
 
 Augmentation is split in two: the per-sample choice of clean vs occluded version happens here
 (it changes which image is read), flip + brightness jitter act on whole batches in `augment_batch`.

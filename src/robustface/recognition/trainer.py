@@ -237,7 +237,7 @@ class Trainer:
     def save_best(self, epoch: int, metrics: dict) -> None:
         _atomic_save({
             "model": self.model.state_dict(), "spec": self.spec.to_dict(), "method": self.settings["method"],
-            "epoch": epoch, "metrics": metrics, "identities": len(self.identities),
+            "epoch": epoch, "metrics": metrics, "identities": len(self.identities), "train_people": list(self.identities),
             "settings": json.dumps(self.settings, default=str), "teacher": self.teacher_id,
         }, self.out_dir / "best.pt")
 

@@ -172,6 +172,23 @@ def bench_noop_rerun() -> dict:
             "note": "run after a complete `make run`; otherwise this times real work"}
 
 
+def bench_plan(repeats: int = 3) -> dict:
+    """Wall time of `snakemake -n` of the whole sample DAG (fresh interpreter, empty work dir) and
+    the heavy libraries planning imported (goal: none, <= 3 s)."""
+    import tempfile
+
+    from robustface.dryrun import dry_run, sample_workdir
+
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = sample_workdir(tmp)
+        runs = [dry_run(workdir, "-n", "--cores", "2") for _ in range(repeats)]
+    seconds = sorted(r["seconds"] for r in runs)
+    cpu = sorted(r["cpu_seconds"] for r in runs)
+    return {"seconds_median": seconds[len(seconds) // 2], "seconds": seconds, "goal_seconds": 3.0,
+            "cpu_seconds_median": cpu[len(cpu) // 2],
+            "returncode": max(r["returncode"] for r in runs), "heavy_modules_loaded": runs[0]["loaded"]}
+
+
 def _section(module: str, function: str, **kwargs) -> dict:
     """A benchmark that lives beside its stage (occlusion rendering, training, verification)."""
     import importlib
@@ -193,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="align_quality: pairs of pairsDevTrain.txt to judge (even same/different subset); 0 = all 2200")
     ap.add_argument("--align-rows", nargs="*", default=None,
                     help="align_quality rows: detector names, blazeface_raw_box, chain (default: blazeface_raw_box, chain, each chain member but dlib_mmod, ~2 s per image)")
-    ap.add_argument("--sections", nargs="*", default=["detect_align", "align_quality", "shard_read", "superres", "occlusion", "train", "verify", "noop_rerun"])
+    ap.add_argument("--sections", nargs="*", default=["detect_align", "align_quality", "shard_read", "superres", "occlusion", "train", "verify", "noop_rerun", "plan"])
     args = ap.parse_args(argv)
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
     tmp = args.out / "tmp"
@@ -209,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         "train": lambda: _section("robustface.recognition.bench", "benchmark_training"),
         "verify": lambda: _section("robustface.verification.bench", "benchmark"),
         "noop_rerun": bench_noop_rerun,
+        "plan": bench_plan,
     }
     needs_lfw = {"detect_align", "align_quality", "shard_read", "superres"}
     for name in args.sections:

@@ -1,5 +1,17 @@
-"""Landmark-driven synthetic occlusion of aligned faces (masks, glasses, scarves, hands, ...)."""
-from robustface.occlude.core import Occluded, OcclusionReject, Occluder, composite, face_seed, occluded_fraction
-from robustface.occlude.renderers import RENDERERS
+"""Landmark-driven synthetic occlusion of aligned faces (masks, glasses, scarves, hands, ...).
 
-__all__ = ["Occluded", "OcclusionReject", "Occluder", "RENDERERS", "composite", "face_seed", "occluded_fraction"]
+Names load on first use (PEP 562), so the planner can read `occlude.dag` without cv2.
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    "Occluded": "core", "OcclusionReject": "core", "Occluder": "core", "composite": "core",
+    "face_seed": "core", "occluded_fraction": "core", "RENDERERS": "renderers",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

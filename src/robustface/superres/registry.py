@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from torch import nn
+if TYPE_CHECKING:  # the planner reads this table; torch loads only when a network is built
+    from torch import nn
 
 from .weights import WeightSpec
 

@@ -5,8 +5,10 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # torch only where weights load: the planner imports WeightSpec torch-free
+    import torch
 
 WEIGHTS_DIR_ENV = "ROBUSTFACE_WEIGHTS_DIR"
 DEFAULT_WEIGHTS_DIR = Path("resources/weights")
@@ -61,6 +63,8 @@ def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Load a checkpoint saved as {'params_ema': sd}, {'params': sd} or a raw state dict."""
+    import torch
+
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(checkpoint, dict):
         raise IncompatibleWeightsError(f"{path}: expected a state dict, got {type(checkpoint).__name__}")

@@ -83,12 +83,15 @@ def test_verify_all_pairs(monkeypatch, tmp_path, dataset):
                    ("lr-hr", "", "8"), ("lr-lr", "", "8"), ("sr-hr", "copy", "8")]
     n_all = 12 * 11 // 2
     rows = table.set_index(["condition", "type_or_model"])
-    assert rows.loc[("clean-clean", ""), "n_pairs"] == n_all and rows.loc[("clean-clean", ""), "n_missing"] == 0
+    assert (table.pairs_requested == n_all).all()
+    assert rows.loc[("clean-clean", ""), "pairs_scored"] == n_all and rows.loc[("clean-clean", ""), "pairs_excluded"] == 0
     # Ann_Lee_0001 has no occluded image: its 11 pairs are missing when it is the second (occluded) image
     # of clean-occluded (never: it sorts first, so it is always id_a) and in occluded-occluded (11 pairs)
-    assert rows.loc[("clean-occluded", "mask"), "n_missing"] == 0
-    assert rows.loc[("occluded-occluded", "mask"), "n_missing"] == 11
-    assert rows.loc[("occluded-occluded", "mask"), "n_pairs"] == n_all - 11
+    assert rows.loc[("clean-occluded", "mask"), "pairs_excluded"] == 0
+    occ = rows.loc[("occluded-occluded", "mask")]
+    assert occ.pairs_excluded == 11 and occ.pairs_scored == n_all - 11 and occ.exclusion_reason == "missing_occluded: 11"
+    assert occ.low_coverage  # 55 of 66 < 90 %
+    assert table.low_coverage.sum() == 1
     clean = rows.loc[("clean-clean", "")]
     assert clean.auc == 1.0 and clean.eer == 0.0 and clean.acc_mean == 1.0
     assert clean["tar_far1e-3"] == "" and clean["tar_far1e-2"] == ""  # 48 negatives: not resolvable -> NaN
@@ -107,7 +110,8 @@ def test_verify_pairs_file_reports_missing(monkeypatch, tmp_path, dataset):
     pairs.write_text("2\nAnn_Lee\t1\t2\nBo_Chan\t2\t9\nAnn_Lee\t2\tBo_Chan\t1\nCy_Diaz\t3\tDi_Eko\t1\n")
     table, _, out = run(monkeypatch, tmp_path, dataset, ["--pairs", str(pairs)])
     clean = table[table.condition == "clean-clean"].iloc[0]
-    assert clean.n_pairs == 3 and clean.n_missing == 1
+    assert (clean.pairs_requested, clean.pairs_scored, clean.pairs_excluded) == (4, 3, 1)
+    assert clean.exclusion_reason == "missing_face: 1" and clean.low_coverage
     rejects = pd.read_csv(out.with_name("stub-rejects.csv"))
     missing = rejects[rejects.id_b == "Bo_Chan_0009"]
     assert len(missing) == len(table)  # named once per condition
@@ -121,15 +125,16 @@ def test_verify_mfr2_labels_subsets(monkeypatch, tmp_path, dataset):
     labels.write_text("Ann_Lee, 1, no-mask\nAnn_Lee, 2, surgical\nBo_Chan, 1, no-mask\nBo_Chan, 3, cloth\n")
     table, _, _ = run(monkeypatch, tmp_path, dataset,
                       ["--pairs", str(pairs), "--pairs-format", "mfr2", "--labels", str(labels)])
-    subsets = table[table.condition == "labelled-mask"].set_index("type_or_model")["n_pairs"].to_dict()
+    subsets = table[table.condition == "labelled-mask"].set_index("type_or_model")["pairs_scored"].to_dict()
     assert subsets == {"masked-unmasked": 2, "unmasked-unmasked": 1, "unlabelled-unlabelled": 1}
 
 
 def test_excluded_split_goes_to_rejects(monkeypatch, tmp_path, dataset):
     table, _, out = run(monkeypatch, tmp_path, dataset, ["--settings", '{"exclude_splits": ["test"]}'])
-    assert (table.n_pairs == 0).all()
+    assert (table.pairs_scored == 0).all() and (table.exclusion_reason == "split:test: 66").all()
+    assert table.low_coverage.all()
     rejects = pd.read_csv(out.with_name("stub-rejects.csv"))
-    assert (rejects.reason == "identity in an excluded split").sum() == 66
+    assert (rejects.reason == "split:test").sum() == 66
 
 
 def test_cache_embeds_only_needed_ids(tmp_path, dataset):
@@ -159,7 +164,8 @@ def test_bad_key_value_argument(monkeypatch, tmp_path, dataset):
 
 
 def test_aggregate(tmp_path):
-    row = dict.fromkeys(stage.COLUMNS, 0.5)
+    row = {**dict.fromkeys(stage.COLUMNS, 0.5), "pairs_requested": 10, "pairs_scored": 10, "pairs_excluded": 0,
+           "exclusion_reason": "", "low_coverage": False}
     a = pd.DataFrame([{**row, "method": "b", "condition": "lr-hr", "type_or_model": "", "res": 32},
                       {**row, "method": "b", "condition": "lr-hr", "type_or_model": "", "res": 16}])
     b = pd.DataFrame([{**row, "method": "a", "condition": "clean-clean", "type_or_model": "", "res": ""}])
@@ -207,5 +213,5 @@ def test_real_faces_with_pretrained_recognizer(tmp_path):
     assert stage.main(["--method", "sface", "--pairs", str(tmp_path / "pairs.txt"), "--aligned", aligned,
                        "--out", str(out), "--no-progress"]) == 0
     clean = pd.read_csv(out).iloc[0]
-    assert clean.n_pairs == 20 and clean.n_missing == 0
+    assert clean.pairs_scored == 20 and clean.pairs_excluded == 0 and not clean.low_coverage
     assert clean.auc > 0.8 and clean.eer < 0.3

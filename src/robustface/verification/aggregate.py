@@ -12,6 +12,7 @@ import pandas as pd
 from .figures import plot_training_loss
 from robustface.atomic import write_dataframe
 
+from .exclusion import MIN_COVERAGE
 from .stage import COLUMNS
 
 SORT_KEYS = ["method", "condition", "type_or_model", "res"]
@@ -20,11 +21,14 @@ SORT_KEYS = ["method", "condition", "type_or_model", "res"]
 def aggregate(inputs: Sequence[str]) -> pd.DataFrame:
     tables = []
     for path in inputs:
-        table = pd.read_csv(path, dtype={"type_or_model": str, "res": str})
-        table[["type_or_model", "res"]] = table[["type_or_model", "res"]].fillna("")
+        table = pd.read_csv(path, dtype={"type_or_model": str, "res": str, "exclusion_reason": str})
         missing = [c for c in COLUMNS if c not in table.columns]
         if missing:
-            raise ValueError(f"{path}: missing columns {missing}")
+            raise ValueError(f"{path}: missing columns {missing} (written by an older `verify`? rerun it)")
+        table[["type_or_model", "res", "exclusion_reason"]] = table[["type_or_model", "res", "exclusion_reason"]].fillna("")
+        table["low_coverage"] = table["low_coverage"].astype(str).str.lower().map({"true": True, "false": False})
+        if table["low_coverage"].isna().any():
+            raise ValueError(f"{path}: low_coverage must be True or False")
         tables.append(table)
     if not tables:
         return pd.DataFrame(columns=COLUMNS)
@@ -53,6 +57,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = aggregate(args.inputs)
     write_dataframe(table, args.out)
     print(f"{len(table)} rows from {len(args.inputs)} file(s) -> {args.out}")
+    low = table[table["low_coverage"].astype(bool)]
+    if len(low):
+        print(f"WARNING: {len(low)} of {len(table)} rows scored fewer than {MIN_COVERAGE:.0%} of their requested "
+              "pairs (low_coverage); their numbers describe a subset:", file=sys.stderr)
+        for row in low.to_dict("records"):
+            label = " ".join(str(row[c]) for c in ("method", "condition", "type_or_model", "res") if str(row[c]))
+            print(f"  {label}: scored {row['pairs_scored']} of {row['pairs_requested']} "
+                  f"({row['exclusion_reason'] or 'no reason recorded'})", file=sys.stderr)
     if args.loss:
         plot_training_loss(dict(args.loss), args.loss_figure)
         print(f"training loss of {len(args.loss)} method(s) -> {args.loss_figure}")

@@ -15,6 +15,7 @@ class VerifyPlan:
         self.trained = list((config.get("recognition") or {}).get("methods") or [])
         # cross-dataset evaluation: checkpoints trained elsewhere (another dataset's results/models);
         # then nothing is trained in this DAG, the checkpoints are inputs like the pairs file
+        self.cross_dataset = bool(self.cfg.get("models_dir"))
         self.models_dir = self.cfg.get("models_dir") or Plan.model_dir("").rstrip("/")
         # pretrained reference rows: verification.references, default the SR metrics' recognizer
         references = self.cfg.get("references") or [config["metrics"]["recognizer"]]
@@ -59,6 +60,10 @@ class VerifyPlan:
             args.append(f"--labels {q(str(self.cfg['labels']))}")
         if method in self.trained:
             args.append(f"--checkpoint {shlex.quote(self.checkpoint(method))}")
+            # trained here on the train split of these shards: those people are never scored for it
+            # (cross-dataset checkpoints trained on other people; best.pt records their names)
+            if not self.cross_dataset:
+                args.append("--trained-split train")
         elif self.recognizer_model and method == self.recognizer:
             args.append(f"--embedder-params {shlex.quote(as_json({'model_path': self.recognizer_model}))}")
         if self.occ:

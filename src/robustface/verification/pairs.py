@@ -177,13 +177,10 @@ def default_pairs(config: Mapping) -> str | None:
 
 
 def default_exclude_splits(config: Mapping) -> list[str]:
-    """Splits whose identities are kept out of evaluation: `verification.exclude_splits` when set;
-    else `train` for LFW (so the pairsDevTrain fallback never scores faces a model trained on;
-    DevTest people are all in the test split) and nothing for the small sample/folder sets."""
-    explicit = (config.get("verification") or {}).get("exclude_splits")
-    if explicit is not None:
-        return list(explicit)
-    return ["train"] if config.get("dataset") == "lfw" else []
+    """Splits whose people no method scores: `verification.exclude_splits`, default none. The people
+    a trained method trained on are excluded for that method alone (see exclusion.py); pretrained
+    references score every pair."""
+    return list((config.get("verification") or {}).get("exclude_splits") or [])
 
 
 REJECT_FIELDS = ["condition", "type_or_model", "res", "pair_index", "id_a", "id_b", "same", "reason"]

@@ -8,10 +8,16 @@ Conditions (first image = enrolled HR face, second = probe): clean-clean; clean-
 occluded-occluded per occlusion type; lr-hr and lr-lr per resolution (LR faces upscaled to the
 aligned size with PIL bicubic before embedding); sr-hr per SR model and resolution; with an MFR2
 labels file, `labelled-mask` rows split clean-clean by the labelled mask state of both images.
-CSV columns: n_pairs = pairs evaluated, n_missing = pairs of the list whose images are absent
-from that condition's sets (each named in the rejects CSV); acc_mean/acc_std = 10-fold accuracy
+CSV columns: pairs_requested = pairs of the list (for a labelled-mask row: of its label group),
+pairs_scored = pairs evaluated, pairs_excluded = the rest, exclusion_reason = their count per reason
+(`trained_people: 12; missing_face: 3`; see exclusion.py), low_coverage = fewer than 90 % scored (the
+log warns); every unscored pair is named in the rejects CSV. acc_mean/acc_std = 10-fold accuracy
 (threshold from the other folds); tar_far1e-3/1e-2 empty (NaN) when there are too few negatives;
 best_threshold = mean of the per-fold cosine thresholds. See protocol.py for the definitions.
+
+Exclusion is per method: a trained method (--checkpoint) never scores pairs touching the people it
+trained on (--trained-split: that split of the aligned shards; and the names its checkpoint
+records); a pretrained reference scores every pair. `exclude_splits` applies to every method.
 """
 from __future__ import annotations
 
@@ -32,9 +38,13 @@ from ..atomic import write_dataframe
 from .conditions import Condition, EmbeddingCache, ImageSet, build_conditions, build_image_sets, read_people
 from .figures import pick_accuracy_conditions, plot_accuracy_vs_threshold, plot_roc
 from .pairs import Pair, all_pairs, assign_folds, load_pairs, read_mfr2_labels, write_rejects
+from .exclusion import (
+    COVERAGE_COLUMNS, TRAINED_PEOPLE, count_reasons, coverage, low_coverage_warning, missing_reason, pair_exclusions,
+    split_people,
+)
 from .protocol import evaluate
 
-COLUMNS = ["method", "condition", "type_or_model", "res", "n_pairs", "n_missing", "acc_mean", "acc_std",
+COLUMNS = ["method", "condition", "type_or_model", "res", *COVERAGE_COLUMNS, "acc_mean", "acc_std",
            "tar_far1e-3", "tar_far1e-2", "auc", "eer", "best_threshold"]
 
 
@@ -78,6 +88,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m robustface verify", description=__doc__)
     p.add_argument("--method", required=True, help="trained method name, or pretrained recognizer (sface, dlib, ...)")
     p.add_argument("--checkpoint", help="best.pt of a trained method (absent: --method names a pretrained recognizer)")
+    p.add_argument("--trained-split",
+                   help="with --checkpoint: the method trained on the people of this split of the aligned shards "
+                        "(their pairs are not scored); leave out for checkpoints trained on another dataset")
     p.add_argument("--embedder-params", default="{}", help="JSON keyword arguments for a pretrained recognizer")
     p.add_argument("--pairs", default="all",
                    help="pairs file, or `all` for every pair among the aligned faces (small sets)")
@@ -109,16 +122,41 @@ def _load_pair_list(args, aligned_ids: list[str], persons: list[str]) -> list[Pa
     return load_pairs(args.pairs, args.pairs_format)
 
 
-def _excluded_by_split(pairs: list[Pair], ids: list[str], splits: list[str], excluded: set[str]):
-    """Indices of pairs touching an identity of an excluded split (e.g. the training split)."""
-    split_of = dict(zip(ids, splits))
-    return {k for k, p in enumerate(pairs) if split_of.get(p.id_a) in excluded or split_of.get(p.id_b) in excluded}
+def checkpoint_train_people(path: str) -> list[str] | None:
+    """The people a checkpoint records it trained on (`train_people`), or None (older checkpoints)."""
+    import torch
+
+    people = torch.load(path, map_location="cpu", weights_only=True).get("train_people")
+    return None if people is None else [str(p) for p in people]
 
 
-def _metrics_row(method: str, condition: Condition, type_or_model: str, n_missing: int, result) -> dict:
+def trained_people(args, persons: list[str], splits: list[str]) -> tuple[set[str] | None, str]:
+    """(people the method trained on, or None for a pretrained reference; a true sentence about it)."""
+    if not args.checkpoint:
+        if args.trained_split:
+            raise SystemExit("error: --trained-split needs --checkpoint (a pretrained reference trained on none of them)")
+        return None, f"{args.method}: pretrained reference: scores every pair (trained on none of these people)"
+    people: set[str] = set()
+    sources = []
+    if args.trained_split:
+        from_split = split_people(persons, splits, args.trained_split)
+        people |= from_split
+        sources.append(f"{len(from_split)} people of split {args.trained_split!r} of the aligned shards")
+    recorded = checkpoint_train_people(args.checkpoint)
+    if recorded is not None:
+        people |= set(recorded)
+        sources.append(f"{len(recorded)} people recorded in {args.checkpoint}")
+    if not sources:
+        return people, (f"{args.method}: {args.checkpoint} does not record the people it trained on and no "
+                        "--trained-split was given (trained on another dataset): no pair is excluded as "
+                        "trained_people; person-name overlap with this dataset is not checked")
+    return people, f"{args.method}: trained on {len(people)} people ({'; '.join(sources)})"
+
+
+def _metrics_row(method: str, condition: Condition, type_or_model: str, cover: dict, result) -> dict:
     return {
         "method": method, "condition": condition.condition, "type_or_model": type_or_model,
-        "res": condition.res if condition.res else "", "n_pairs": result.n_pairs, "n_missing": n_missing,
+        "res": condition.res if condition.res else "", **cover,
         "acc_mean": result.acc_mean, "acc_std": result.acc_std,
         "tar_far1e-3": result.tar_at_far[1e-3], "tar_far1e-2": result.tar_at_far[1e-2],
         "auc": result.auc, "eer": result.eer, "best_threshold": result.best_threshold,
@@ -132,29 +170,34 @@ def _mask_state(label: str | None) -> str:
 
 
 def run_verification(embedder, method: str, pairs: list[Pair], sets: dict[str, ImageSet], *, hr_size: int,
-                     folds: list[int], excluded: set[int] = frozenset(), labels: dict[str, str] | None = None,
+                     folds: list[int], excluded: dict[int, str] | None = None, labels: dict[str, str] | None = None,
                      batch_size: int = 64, progress: bool = True):
-    """Evaluate every condition; returns (metrics table, reject rows, {label: (scores, same, roc)})."""
+    """Evaluate every condition; `excluded` = {pair index: reason} this method must not score.
+    Returns (metrics table, reject rows, {label: (scores, same, roc)}, embedding cache)."""
+    excluded = dict(excluded or {})
     cache = EmbeddingCache(embedder.embed, hr_size, batch_size=batch_size, progress=progress)
     folds_arr, same_arr = np.asarray(folds), np.array([p.same for p in pairs], dtype=bool)
     rows, rejects, curves = [], [], {}
-    for k in sorted(excluded):
+    for k, reason in sorted(excluded.items()):
         p = pairs[k]
         rejects.append({"condition": "*", "type_or_model": "", "res": "", "pair_index": k, "id_a": p.id_a,
-                        "id_b": p.id_b, "same": int(p.same), "reason": "identity in an excluded split"})
+                        "id_b": p.id_b, "same": int(p.same), "reason": reason})
     candidates = [k for k in range(len(pairs)) if k not in excluded]
+    have_face = cache.available(sets["aligned"])
     for condition in build_conditions(sets):
         set_a, set_b = sets[condition.set_a], sets[condition.set_b]
         have_a, have_b = cache.available(set_a), cache.available(set_b)
-        valid = []
+        valid, reason_of = [], dict(excluded)
         for k in candidates:
             p = pairs[k]
-            missing = [f"{side} not in {s.key}" for side, pid, s, have in
+            missing = [(side, s.key) for side, pid, s, have in
                        (("id_a", p.id_a, set_a, have_a), ("id_b", p.id_b, set_b, have_b)) if pid not in have]
             if missing:
+                no_face = p.id_a not in have_face or p.id_b not in have_face
+                reason_of[k] = missing_reason("aligned" if no_face else missing[0][1])
                 rejects.append({"condition": condition.condition, "type_or_model": condition.type_or_model,
                                 "res": condition.res or "", "pair_index": k, "id_a": p.id_a, "id_b": p.id_b,
-                                "same": int(p.same), "reason": "; ".join(missing)})
+                                "same": int(p.same), "reason": "; ".join(f"{side} not in {key}" for side, key in missing)})
             else:
                 valid.append(k)
         emb_a = cache.get(set_a, [pairs[k].id_a for k in valid])
@@ -162,10 +205,11 @@ def run_verification(embedder, method: str, pairs: list[Pair], sets: dict[str, I
         scores = _cosine_scores([emb_a[pairs[k].id_a] for k in valid], [emb_b[pairs[k].id_b] for k in valid])
         valid_arr = np.asarray(valid, dtype=int)
         result = evaluate(scores, same_arr[valid_arr], folds_arr[valid_arr])
-        rows.append(_metrics_row(method, condition, condition.type_or_model, len(candidates) - len(valid), result))
+        cover = coverage(len(pairs), count_reasons(reason_of))
+        rows.append(_metrics_row(method, condition, condition.type_or_model, cover, result))
         curves[condition.label] = (scores, same_arr[valid_arr], result.roc)
         if labels is not None and condition.condition == "clean-clean":
-            rows += _label_subsets(method, condition, pairs, valid, scores, same_arr, folds_arr, labels)
+            rows += _label_subsets(method, condition, pairs, valid, reason_of, scores, same_arr, folds_arr, labels)
     return pd.DataFrame(rows, columns=COLUMNS), rejects, curves, cache
 
 
@@ -175,19 +219,19 @@ def _cosine_scores(rows_a: list[np.ndarray], rows_b: list[np.ndarray]) -> np.nda
     return np.einsum("nd,nd->n", np.stack(rows_a), np.stack(rows_b)).astype(np.float64)
 
 
-def _label_subsets(method, condition, pairs, valid, scores, same_arr, folds_arr, labels) -> list[dict]:
-    """MFR2: clean-clean split by the labelled mask state of both images (masked-unmasked, ...)."""
-    groups: dict[str, list[int]] = {}
-    for position, k in enumerate(valid):
-        states = sorted([_mask_state(labels.get(pairs[k].id_a)), _mask_state(labels.get(pairs[k].id_b))])
-        groups.setdefault("-".join(states), []).append(position)
+def _label_subsets(method, condition, pairs, valid, reason_of, scores, same_arr, folds_arr, labels) -> list[dict]:
+    """MFR2: clean-clean split by the labelled mask state of both images (masked-unmasked, ...);
+    each group's requested pairs are those of the whole list with that label combination."""
+    group_of = ["-".join(sorted([_mask_state(labels.get(p.id_a)), _mask_state(labels.get(p.id_b))])) for p in pairs]
+    position = {k: i for i, k in enumerate(valid)}
     out = []
-    for name, positions in sorted(groups.items()):
-        positions_arr = np.asarray(positions)
-        ks = np.asarray(valid)[positions_arr]
-        result = evaluate(scores[positions_arr], same_arr[ks], folds_arr[ks])
+    for name in sorted(set(group_of)):
+        members = [k for k, g in enumerate(group_of) if g == name]
+        ks = np.asarray([k for k in members if k in position], dtype=int)
+        positions = np.asarray([position[k] for k in ks], dtype=int)
+        result = evaluate(scores[positions], same_arr[ks], folds_arr[ks])
         subset = Condition("labelled-mask", name, None, condition.set_a, condition.set_b)
-        out.append(_metrics_row(method, subset, name, 0, result))
+        out.append(_metrics_row(method, subset, name, coverage(len(members), count_reasons(reason_of, members)), result))
     return out
 
 
@@ -204,11 +248,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ids, persons, splits = read_people(args.aligned)
     pairs = _load_pair_list(args, ids, persons)
     labels = read_mfr2_labels(args.labels) if args.labels else None
-    excluded = _excluded_by_split(pairs, ids, splits, set(settings.get("exclude_splits") or []))
-    training_pairs = len(_excluded_by_split(pairs, ids, splits, {"train"}))
-    if training_pairs and not excluded:
-        print(f"warning: {training_pairs} of {len(pairs)} pairs involve identities of the training split",
-              file=sys.stderr)
+    people, about = trained_people(args, persons, splits)
+    excluded = pair_exclusions(pairs, dict(zip(ids, persons)), dict(zip(persons, splits)),
+                               settings.get("exclude_splits") or [], people or ())
+    n_trained = sum(reason == TRAINED_PEOPLE for reason in excluded.values())
+    print(about + (f"; {n_trained} of {len(pairs)} pairs touch them and are not scored ({TRAINED_PEOPLE})"
+                   if people else ""))
     folds = assign_folds(pairs, int(settings.get("n_folds", 10)))
     embedder = resolve_embedder(args.method, args.checkpoint, params)
 
@@ -223,13 +268,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_rejects(rejects_path, rejects)
     if args.figures_dir:
         write_figures(args.method, curves, args.figures_dir)
-    evaluated = int(table["n_pairs"].sum())
+    evaluated = int(table["pairs_scored"].sum())
     print(f"{args.method}: {len(pairs)} pairs, {len(table)} conditions, {evaluated} pair evaluations, "
           f"{cache.images_embedded} images embedded in {elapsed:.1f}s "
           f"({evaluated / max(elapsed, 1e-9):.1f} pairs/s); {len(rejects)} rejects -> {rejects_path}")
-    for row in table.itertuples(index=False):
-        print(f"  {row.condition:18s} {str(row.type_or_model):16s} {str(row.res):>4s} n={row.n_pairs:5d} "
-              f"acc={_fmt(row.acc_mean)} auc={_fmt(row.auc)} eer={_fmt(row.eer)}")
+    for row in table.to_dict("records"):
+        print(f"  {row['condition']:18s} {str(row['type_or_model']):16s} {str(row['res']):>4s} "
+              f"scored {row['pairs_scored']:5d}/{row['pairs_requested']:<5d} acc={_fmt(row['acc_mean'])} "
+              f"auc={_fmt(row['auc'])} eer={_fmt(row['eer'])}{'  LOW COVERAGE' if row['low_coverage'] else ''}")
+    for row in table[table["low_coverage"]].to_dict("records"):
+        label = " ".join(str(row[c]) for c in ("condition", "type_or_model", "res") if str(row[c]))
+        print(low_coverage_warning(args.method, label, row), file=sys.stderr)
     return 0
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 
+from .published import OBJECTIVE_SETTINGS, objective_class
+
 EXTERNAL_TEACHERS = ("sface", "dlib", "insightface_onnx")  # pretrained recognizers (robustface.metrics.identity)
 
 # Common settings; the config's `recognition:` block overrides these, then the method's entry.
@@ -45,6 +47,8 @@ DEFAULTS: dict = {
     "amp": "auto",              # auto (bf16 autocast on CUDA) | true | false
     "seed": 0,
     "log_every": 10,
+    "objective": None,          # None | a published method's loss module (recognition/published): pairwise_kd | alob | rikd | ri_diversion
+    **OBJECTIVE_SETTINGS,       # their own settings (documented in each module), e.g. dynamic_balancing, trimmer
 }
 
 # Distillation from a pretrained teacher: the student sees the clean face, an occluded version or a
@@ -64,6 +68,11 @@ METHODS: dict[str, dict] = {
         "adaptive": True,
         "type_loss_weight": 0.1,
     },
+    # published methods (recognition/published); each has a switch for its own ablation
+    "pairwise_kd": {"occlusion_ratio": 0.5, "teacher": "sface", "objective": "pairwise_kd"},
+    "alob": {"occlusion_ratio": 0.5, "objective": "alob", "head": "cosface", "s": 30.0, "m": 0.4},
+    "rikd": {"lr_ratio": 0.5, "teacher": "sface", "objective": "rikd", "ce_weight": 0.0},
+    "ri_diversion": {"lr_ratio": 0.5, "objective": "ri_diversion"},
 }
 
 
@@ -81,22 +90,38 @@ def resolve_settings(method: str, overrides: dict | None = None) -> dict:
         raise ValueError(f"method {method!r}: unknown setting(s) {unknown}; known: {sorted(DEFAULTS)}")
     settings.update(overrides)
     settings["method"], settings["base"] = method, base
+    objective_class(settings["objective"])  # an unknown objective is an error here, before any job
     if uses_teacher(settings) and not settings["teacher"]:
-        raise ValueError(f"method {method!r}: kd_lambda or rkd_lambda > 0 needs a `teacher`")
+        raise ValueError(f"method {method!r}: kd_lambda or rkd_lambda > 0 (or objective {settings['objective']!r}) needs a `teacher`")
     if settings["ce_weight"] <= 0 and not uses_teacher(settings):
         raise ValueError(f"method {method!r}: ce_weight = 0 and no distillation: nothing to learn from")
     return settings
 
 
 def uses_teacher(settings: dict) -> bool:
-    return settings["kd_lambda"] > 0 or settings["rkd_lambda"] > 0
+    objective = objective_class(settings.get("objective"))
+    return settings["kd_lambda"] > 0 or settings["rkd_lambda"] > 0 or bool(objective and objective.needs_teacher)
+
+
+def mechanism_on(settings: dict) -> bool | None:
+    """Whether a published method's own mechanism is on (False: its ablation); None: no objective."""
+    objective = objective_class(settings.get("objective"))
+    return objective.mechanism_on(settings) if objective else None
 
 
 # Keys of the config's `recognition:` block that are not training settings.
 CONFIG_ONLY_KEYS = {"budget", "budgets", "methods", "threads", "gpus_per_job", "teacher_models"}
 # Common settings that only apply to methods whose base uses them (a clean baseline must not
 # pick up the common occlusion ratio, for example).
-METHOD_SCOPED_KEYS = {"occlusion_ratio", "lr_ratio", "teacher", "kd_lambda", "rkd_lambda", "adaptive", "type_loss_weight"}
+METHOD_SCOPED_KEYS = {"occlusion_ratio", "lr_ratio", "teacher", "kd_lambda", "rkd_lambda", "adaptive", "type_loss_weight",
+                      "objective", *OBJECTIVE_SETTINGS}
+
+
+def _scoped_key_applies(base: str, key: str) -> bool:
+    """A method-scoped common key reaches `base` when its built-in entry uses the key (or its
+    objective owns it)."""
+    objective = objective_class(METHODS[base].get("objective"))
+    return bool(METHODS[base].get(key)) or bool(objective and key in objective.SETTINGS)
 
 
 def config_overrides(recognition: dict, method: str) -> dict:
@@ -112,7 +137,7 @@ def config_overrides(recognition: dict, method: str) -> dict:
         raise ValueError(f"method {method!r}: base {base!r} unknown; choose one of {sorted(METHODS)}")
     overrides = {k: v for k, v in recognition.items() if k not in CONFIG_ONLY_KEYS}
     for key in METHOD_SCOPED_KEYS & set(overrides):
-        if not METHODS[base].get(key):
+        if not _scoped_key_applies(base, key):
             overrides.pop(key)
     budget = recognition.get("budget", "small")
     budgets = recognition.get("budgets") or {}

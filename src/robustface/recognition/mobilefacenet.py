@@ -74,11 +74,14 @@ class MobileFaceNet(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward_features(self, x: torch.Tensor, attention: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """`attention`: optional module mapping the feature map to spatial weights (N, 1, 7, 7)
+        applied before the global depthwise pooling; the returned map is the unweighted one."""
         if x.shape[-2:] != (INPUT_SIZE, INPUT_SIZE):
             raise ValueError(f"MobileFaceNet expects {INPUT_SIZE}x{INPUT_SIZE} input, got {tuple(x.shape[-2:])}")
         feature_map = self.conv_expand(self.blocks(self.stem(x)))
-        embedding = self.bn(self.linear(self.gdconv(feature_map)).flatten(1))
+        pooled_input = feature_map if attention is None else feature_map * attention(feature_map)
+        embedding = self.bn(self.linear(self.gdconv(pooled_input)).flatten(1))
         return embedding, feature_map
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

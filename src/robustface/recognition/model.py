@@ -9,6 +9,8 @@ from torch import nn
 
 from .adaptive import OcclusionAdaptiveModule
 from .mobilefacenet import MobileFaceNet
+from .published.alob import Trimmer, purify
+from .published.ri import PerceptibilityAttention
 
 
 @dataclass
@@ -19,6 +21,9 @@ class ModelSpec:
     adaptive: bool = False
     type_names: list[str] = field(default_factory=lambda: ["clean"])
     adapter_hidden: int = 64
+    trimmer: bool = False        # ALOB: occlusion-affected part of the embedding (out["occlusion"])
+    purification: bool = False  # ALOB: the embedding minus its projection on that part
+    attention: bool = False      # RI: perceptibility attention before the global pooling
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -34,14 +39,24 @@ class FaceRecognizer(nn.Module):
             if spec.adaptive
             else None
         )
+        if spec.purification and not spec.trimmer:
+            raise ValueError("purification needs the trimmer")
+        self.trimmer = Trimmer(512, spec.embedding_dim) if spec.trimmer else None
+        self.attention = PerceptibilityAttention(512) if spec.attention else None
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """images: (N, 3, 112, 112) normalised. Returns `embedding` (L2-normalised), `raw`
-        (before normalisation, what the margin head sees) and `type_logits` (adaptive only)."""
-        raw, feature_map = self.backbone.forward_features(images)
+        (before normalisation, what the margin head sees), `type_logits` (adaptive only),
+        `occlusion` and `unpurified` (trimmer only)."""
+        raw, feature_map = self.backbone.forward_features(images, self.attention)
         out = {}
         if self.adaptive is not None:
             raw, out["type_logits"] = self.adaptive(raw, feature_map)
+        if self.trimmer is not None:
+            out["unpurified"] = raw
+            out["occlusion"] = self.trimmer(feature_map)
+            if self.spec.purification:
+                raw = purify(raw, out["occlusion"])
         out["raw"] = raw
         out["embedding"] = F.normalize(raw, dim=1)
         return out

@@ -30,6 +30,7 @@ from .heads import build_head
 from .losses import kd_loss, relational_kd_loss
 from .methods import METHODS, uses_teacher
 from .model import FaceRecognizer, ModelSpec
+from .published import OBJECTIVE_PARTS, Context, Step, objective_class
 from .teacher import load_teacher, teacher_embeddings
 from .teacher_cache import read_teacher_cache
 from .validation import Validator
@@ -37,8 +38,8 @@ from .validation import Validator
 # Settings that do not change what is learned: a resume may differ in these (and in `epochs`,
 # which extends or shortens the schedule).
 RESUMABLE_DIFFERENCES = {"epochs", "device", "num_workers", "torch_threads", "log_every", "preload", "preload_max_mb", "method"}
-LOSS_COLUMNS = ["epoch", "train_loss", "ce_loss", "kd_loss", "rkd_loss", "type_loss", "val_acc_clean", "val_acc_occluded",
-                "val_selection", "lr", "img_per_s", "seconds"]
+LOSS_COLUMNS = ["epoch", "train_loss", "ce_loss", "kd_loss", "rkd_loss", "type_loss", *OBJECTIVE_PARTS,
+                "val_acc_clean", "val_acc_occluded", "val_selection", "lr", "img_per_s", "seconds"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -99,7 +100,9 @@ class Trainer:
 
         if s["adaptive"] and not self.table.occluded:
             raise ValueError("adaptive=True needs occluded shards (clean + at least one occlusion type)")
-        self.spec = ModelSpec(s["embedding_dim"], bool(s["adaptive"]), self.table.type_names, s["adapter_hidden"])
+        objective = objective_class(s["objective"])
+        self.spec = ModelSpec(s["embedding_dim"], bool(s["adaptive"]), self.table.type_names, s["adapter_hidden"],
+                              **(objective.model_spec(s) if objective else {}))
         # channels_last: the inputs already are (an NHWC permute); 1.5x faster on CPU, the layout tensor cores want
         self.model = FaceRecognizer(self.spec).to(self.device, memory_format=torch.channels_last)
         self.head = None
@@ -129,9 +132,15 @@ class Trainer:
             elif teacher_dim != s["embedding_dim"]:
                 raise ValueError(f"kd_projection=never but teacher dim {teacher_dim} != embedding_dim {s['embedding_dim']}")
 
+        # a published method's own losses and modules (recognition/published)
+        self.objective = objective(s, Context(s["embedding_dim"], len(self.identities), self.device, train_rows, labels,
+                                              self.teacher_cache)).to(self.device) if objective else None
+
         params = [*self.model.parameters(), *(self.head.parameters() if self.head is not None else [])]
         if self.projection is not None:
             params += list(self.projection.parameters())
+        if self.objective is not None:
+            params += list(self.objective.parameters())
         if s["optimizer"] == "sgd":
             self.optimizer = torch.optim.SGD(params, lr=s["lr"], momentum=s["momentum"], weight_decay=s["weight_decay"])
         elif s["optimizer"] == "adamw":
@@ -187,11 +196,13 @@ class Trainer:
             # the margin head runs in fp32, outside autocast (its scatter needs one dtype)
             ce = F.cross_entropy(self.head(out["raw"].float(), labels), labels)
             loss, parts["ce_loss"] = s["ce_weight"] * ce, ce.detach()
+        teacher, student_in_teacher_space = None, None
         if self.teacher_cache is not None:
             student = out["raw"].float()
             teacher = self.teacher_cache[flipped.long().to(self.device), batch["row"].to(self.device)]
+            student_in_teacher_space = self.projection(student) if self.projection is not None else student
             if s["kd_lambda"] > 0:
-                kd = kd_loss(self.projection(student) if self.projection is not None else student, teacher)
+                kd = kd_loss(student_in_teacher_space, teacher)
                 loss = loss + s["kd_lambda"] * kd
                 parts["kd_loss"] = kd.detach()
             if s["rkd_lambda"] > 0:
@@ -202,6 +213,11 @@ class Trainer:
             type_loss = F.cross_entropy(out["type_logits"].float(), batch["type_label"].to(self.device))
             loss = loss + s["type_loss_weight"] * type_loss
             parts["type_loss"] = type_loss.detach()
+        if self.objective is not None:
+            extra, extra_parts = self.objective(Step(x, out, labels, batch["row"].to(self.device), teacher,
+                                                     student_in_teacher_space, self.model))
+            loss = loss + extra
+            parts.update(extra_parts)
         if not torch.isfinite(loss):
             values = ", ".join(f"{k}={v.item():.4g}" for k, v in parts.items())
             raise NonFiniteLossError(
@@ -228,6 +244,7 @@ class Trainer:
             "fingerprint": self.fingerprint, "epoch": epoch, "best_metric": self.best_metric,
             "model": self.model.state_dict(), "head": self.head.state_dict() if self.head is not None else None,
             "projection": self.projection.state_dict() if self.projection is not None else None,
+            "objective": self.objective.state_dict() if self.objective is not None else None,
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
             "history": self.history, "step_losses": self.step_losses, "rng": self._rng_state(),
             "spec": self.spec.to_dict(), "method": self.settings["method"],
@@ -254,6 +271,8 @@ class Trainer:
             self.head.load_state_dict(state["head"])
         if self.projection is not None:
             self.projection.load_state_dict(state["projection"])
+        if self.objective is not None:
+            self.objective.load_state_dict(state["objective"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.start_epoch, self.best_metric = int(state["epoch"]), float(state["best_metric"])
@@ -302,7 +321,7 @@ class Trainer:
             selection = self.selection_metric(metrics, means["loss"])
             row = {"epoch": epoch + 1, "train_loss": means["loss"], "ce_loss": means.get("ce_loss", ""),
                    "kd_loss": means.get("kd_loss", ""), "rkd_loss": means.get("rkd_loss", ""),
-                   "type_loss": means.get("type_loss", ""),
+                   "type_loss": means.get("type_loss", ""), **{k: means.get(k, "") for k in OBJECTIVE_PARTS},
                    "val_acc_clean": metrics.get("val_acc_clean", ""), "val_acc_occluded": metrics.get("val_acc_occluded", ""),
                    "val_selection": selection, "lr": self.scheduler.get_last_lr()[0],
                    "img_per_s": n_images / seconds, "seconds": seconds}

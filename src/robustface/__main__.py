@@ -24,6 +24,8 @@ STAGES = {
     "eval-pairs": "robustface.verification.eval_pairs",
     "verify": "robustface.verification.stage",
     "aggregate-verification": "robustface.verification.aggregate",
+    "method-eval": "robustface.verification.method_eval",
+    "method-comparison": "robustface.verification.comparison",
     "bench": "robustface.bench",
 }
 

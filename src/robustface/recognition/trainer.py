@@ -30,7 +30,7 @@ from .heads import build_head
 from .losses import kd_loss, relational_kd_loss
 from .methods import METHODS, uses_teacher
 from .model import FaceRecognizer, ModelSpec
-from .published import OBJECTIVE_PARTS, Context, Step, objective_class
+from .published import OBJECTIVE_PARTS, OBJECTIVE_SETTINGS, Context, Step, objective_class
 from .teacher import load_teacher, teacher_embeddings
 from .teacher_cache import read_teacher_cache
 from .validation import Validator
@@ -48,6 +48,8 @@ class NonFiniteLossError(FloatingPointError):
 
 def settings_fingerprint(settings: dict, data_paths: list[str], teacher: str | None, identities: list[str]) -> str:
     relevant = {k: v for k, v in settings.items() if k not in RESUMABLE_DIFFERENCES}
+    if not settings.get("objective"):  # methods without one keep the fingerprints they had before objectives existed
+        relevant = {k: v for k, v in relevant.items() if k != "objective" and k not in OBJECTIVE_SETTINGS}
     blob = json.dumps([relevant, sorted(data_paths), teacher, identities], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -1,16 +1,20 @@
 # make run   : set up (first time) and run the main job on the embedded sample
 # make test  : set up (first time) and run the test suite
 # make bench : performance benchmarks -> results/bench/*.json
-.PHONY: setup run test bench lint clean
+# make test-slurm : profiles/slurm on a real single-node SLURM (root; installs slurm-wlm + munge)
+.PHONY: setup run test test-slurm bench lint clean
 
 setup:
 	bash scripts/setup.sh
 
 run: setup
-	.venv/bin/snakemake --cores 2 results/sr_metrics.csv
+	.venv/bin/snakemake --profile profiles/local results/sr_metrics.csv
 
 test: setup
 	.venv/bin/python -m pytest -q tests
+
+test-slurm: setup
+	bash scripts/slurm_test.sh
 
 bench: setup
 	.venv/bin/python -m robustface bench --out results/bench

@@ -88,6 +88,20 @@ def test_sr_metrics_without_lpips_backbone(shards, tmp_path):
     assert df.notes.str.contains("https://download.pytorch.org/models/").all()
 
 
+def test_sr_metrics_measures_only_the_listed_faces(shards, tmp_path):
+    """An SR file may hold more faces than the metrics need (verification probes): --ids restricts."""
+    root, hr, sr, ids = shards
+    listed = [ids[1], ids[4], "Nobody_0001", "Absent_0001"]
+    (tmp_path / "faces.txt").write_text("\n".join(listed) + "\n")
+    df = _run_stage(root, tmp_path / "per_face.csv", "--recognizer", "none", "--ids", str(tmp_path / "faces.txt"))
+    assert sorted(df.image_id) == sorted([ids[1], ids[4]])  # listed and in both HR and SR
+    expected = image_quality(sr, hr)
+    for _, row in df.iterrows():
+        assert row.psnr_y == pytest.approx(expected["psnr_y"][ids.index(row.image_id)])
+    sidecar = json.loads(Path(f"{tmp_path / 'per_face.csv'}.json").read_text())
+    assert sidecar["unmatched_sr_rows"] == 1  # Nobody_0001: listed, in SR, not in HR
+
+
 def test_sr_metrics_rejects_size_mismatch(shards, tmp_path):
     root, hr, _, ids = shards
     write_shard(tmp_path / "sr_small.h5", {"images": _resize_all(hr, 64, cv2.INTER_AREA), "image_id": ids})

@@ -83,9 +83,17 @@ def test_gfpgan_params_ema_loads_and_restores_at_512(tmp_path):
     lr = astronaut_faces(16)
     batch = model.prepare(lr)
     assert batch.shape == (1, 3, 512, 512) and batch.min() >= -1 and batch.max() <= 1
+    seen = []
+    model.network.register_forward_hook(lambda module, args, output: seen.append(args[0]))
     sr = model.upscale(lr, 112)  # one 512x512 forward: slow on CPU
     assert sr.shape == (1, 112, 112, 3) and sr.dtype == np.uint8
     assert sr.std() > 0
+    # the restorer sees the FFHQ-aligned crop of the face (grey border), not a plain 512 upscale
+    from robustface.superres import ffhq
+
+    torch.testing.assert_close(seen[0], batch)
+    corner = (seen[0][0, :, :20, :20] + 1) / 2 * 255
+    torch.testing.assert_close(corner, torch.tensor(ffhq.FILL_RGB).float().view(3, 1, 1).expand(3, 20, 20), atol=0.5, rtol=0)
 
 
 @pytest.mark.parametrize("name", ["bsrgan", "swinir", "gfpgan"])

@@ -13,6 +13,7 @@ STAGES = {
     "degrade": "robustface.degrade",
     "provision-realesrgan": "robustface.superres.provision",
     "fetch": "robustface.fetch",
+    "sr-faces": "robustface.superres.faces",
     "superres": "robustface.superres.stage",
     "sr-metrics": "robustface.metrics.stage",
     "aggregate-sr-metrics": "robustface.metrics.aggregate",

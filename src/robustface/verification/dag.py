@@ -36,7 +36,7 @@ class VerifyPlan:
             "aligned": [p.aligned_shard(s) for s in shards],
             "occluded": [p.occluded_shard(t, s) for t in self.occ for s in shards],
             "lr": [p.lr_shard("clean", r, s) for r in self.res for s in shards],
-            "sr": [p.sr_shard(m, "clean", r, s) for m, r in self.sr for s in shards],
+            "sr": [p.sr_file(m, "clean", r) for m, r in self.sr],
         }
         if self.pairs:
             inputs["pairs"] = self.pairs
@@ -71,5 +71,5 @@ class VerifyPlan:
         if self.res:
             args.append("--lr " + " ".join(q(f"{r}={p.lr_shard('clean', r, s)}") for r in self.res for s in shards))
         if self.sr:
-            args.append("--sr " + " ".join(q(f"{m}:{r}={p.sr_shard(m, 'clean', r, s)}") for m, r in self.sr for s in shards))
+            args.append("--sr " + " ".join(q(f"{m}:{r}={p.sr_file(m, 'clean', r)}") for m, r in self.sr))
         return " ".join(args)

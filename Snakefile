@@ -37,6 +37,7 @@ include: "workflow/rules/downloads.smk"
 include: "workflow/rules/occlude.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/verify.smk"
+include: "workflow/rules/compare.smk"
 
 
 rule all:
@@ -45,4 +46,5 @@ rule all:
         expand("results/figures/sr_grid_{variant}.png", variant=VARIANTS),
         OCCLUSION_OUTPUTS,
         "results/verification_metrics.csv",
+        "results/method_comparison.csv",
     default_target: True

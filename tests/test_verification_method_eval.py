@@ -172,3 +172,26 @@ def test_comparison_joins_tables_and_measures_each_mechanism_against_its_ablatio
     assert out["fig.png"].stat().st_size > 0 and out["erc.png"].stat().st_size > 0
     with pytest.raises(ValueError, match="no role"):
         comparison.compare(verification, summaries, {"alob": roles["alob"]})
+
+
+def test_the_shipped_config_pairs_each_published_method_with_its_ablation_and_wires_its_inputs():
+    import yaml
+    from snakemake.utils import validate
+
+    from robustface.dag import Plan
+    from robustface.verification.dag import VerifyPlan
+
+    repo = __import__("pathlib").Path(__file__).resolve().parents[1]
+    config = yaml.safe_load((repo / "config.yaml").read_text())
+    validate(config, str(repo / "workflow/schemas/config.schema.yaml"))
+    plan = Plan(config)
+    roles = comparison.method_roles(config, VerifyPlan(plan).methods)
+    assert sorted(comparison.ablation_pairs(roles)) == [
+        ("alob", "alob_no_trimmer"), ("pairwise_kd", "pairwise_kd_no_balancing"), ("ri_diversion", "ri_no_diversion"),
+        ("rikd", "rikd_no_sharing")]
+    assert roles["amofr_full"]["family"] == "amofr" and roles[config["metrics"]["recognizer"]]["family"] == "reference"
+    rikd = plan.train_inputs("rikd")  # a teacher's class posteriors on HR faces, an LR student
+    assert rikd["teacher_cache"] and rikd["lr"]
+    pairwise = plan.train_inputs("pairwise_kd")
+    assert pairwise["teacher_cache"] and pairwise["occluded"] and not pairwise["lr"]
+    assert "teacher_cache" not in plan.train_inputs("alob") and "teacher_cache" not in plan.train_inputs("ri_diversion")

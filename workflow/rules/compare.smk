@@ -1,0 +1,53 @@
+# Every method side by side (AMOFR family, published methods and their ablations, pretrained
+# references): rank-1 identification and ERC curves per method and condition (method_eval), joined
+# with the verification table -> results/method_comparison.csv (+ method_ablation.csv, erc_curves.csv,
+# figures). Planning: VerifyPlan (verify.smk) for the inputs, comparison.method_roles for the labels.
+from robustface.verification.comparison import method_roles
+
+METHOD_ROLES = method_roles(config, VERIFY_METHODS)
+
+
+rule method_eval:
+    input:
+        unpack(lambda w: VERIFY.inputs(w.method)),
+    output:
+        summary="results/method_eval/{method}.csv",
+        curves="results/method_eval/{method}-erc.csv",
+        figure="results/figures/erc/{method}.png",
+    params:
+        args=lambda w: VERIFY.args(w.method),
+        settings=VERIFY.settings,
+    wildcard_constraints:
+        method="|".join(re.escape(m) for m in VERIFY_METHODS),
+    threads: VERIFY.cfg.get("threads", 2)
+    log:
+        "logs/method_eval/{method}.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "OMP_NUM_THREADS={threads} python -m robustface method-eval --method {wildcards.method} {params.args}"
+        " --aligned {input.aligned:q} --summary {output.summary:q} --curves {output.curves:q}"
+        " --figure {output.figure:q} --settings {params.settings:q} --no-progress > {log:q} 2>&1"
+
+
+rule method_comparison:
+    input:
+        verification="results/verification_metrics.csv",
+        summaries=expand("results/method_eval/{method}.csv", method=VERIFY_METHODS),
+        curves=expand("results/method_eval/{method}-erc.csv", method=VERIFY_METHODS),
+    output:
+        table="results/method_comparison.csv",
+        ablation="results/method_ablation.csv",
+        curves="results/erc_curves.csv",
+        figure="results/figures/method_comparison.png",
+        erc_figure="results/figures/method_comparison_erc.png",
+    params:
+        roles=as_json(METHOD_ROLES),
+    log:
+        "logs/method_comparison.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "python -m robustface method-comparison --verification {input.verification:q} --summaries {input.summaries:q}"
+        " --curves {input.curves:q} --roles {params.roles:q} --out {output.table:q} --ablation-out {output.ablation:q}"
+        " --curves-out {output.curves:q} --figure {output.figure:q} --erc-figure {output.erc_figure:q} > {log:q} 2>&1"

@@ -16,7 +16,11 @@ def test_torchvision_and_sr_packages_import():
     import realesrgan  # noqa: F401
     import torchvision
 
-    assert torchvision.__version__
+    # the torchvision::nms op the import needs runs (compiled, or compat's stand-in where _C does
+    # not load): box 1 overlaps box 0 with IoU 0.81 and is suppressed, box 2 is disjoint and kept
+    boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]], dtype=torch.float32)
+    keep = torch.ops.torchvision.nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5)
+    assert keep.tolist() == [0, 2]
 
 
 def test_removed_functional_tensor_is_served_from_functional():

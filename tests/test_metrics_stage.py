@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from robustface.h5io import write_shard
+from pngcheck import distinct_colours, read_rgb
 from robustface.metrics import aggregate, grid, stage
 from robustface.metrics.image_quality import image_quality
 
@@ -142,8 +143,10 @@ def test_sr_grid_png(shards, tmp_path):
     assert grid.main(["--hr", str(root / "hr-0.h5"), str(root / "hr-1.h5"), "--lr", f"16={root / 'lr16.h5'}",
                       "--sr", f"bicubic:16={root / 'sr16.h5'}", f"copy:16={root / 'hr-0.h5'}", f"copy:16={root / 'hr-1.h5'}",
                       "--out", str(out), "--n-faces", "3"]) == 0
-    img = cv2.imread(str(out))
-    assert img is not None and img.shape[1] > img.shape[0]  # 4 columns x 3 rows
+    img = read_rgb(out)
+    # 4 columns (HR, LR 16px, bicubic, copy) x 3 faces of 1.6 in at 150 dpi, + 0.2 in for the titles
+    assert img.shape == (round((3 * 1.6 + 0.2) * 150), round(4 * 1.6 * 150), 3)
+    assert distinct_colours(img) > 3000  # real face pixels, not empty axes (those have a few hundred)
     assert not list(out.parent.glob(".*tmp*"))
     with pytest.raises(ValueError, match="MODEL:RES=H5"):
         grid.main(["--hr", str(root / "hr-0.h5"), "--sr", "bicubic=x.h5", "--out", str(out)])

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import time
 
 import numpy as np
 import pytest
 import torch
 
+from robustface.h5io import read_shard
 from robustface.recognition import stage
 from robustface.recognition.embedder import load_trained_embedder
 from robustface.recognition.methods import resolve_settings
@@ -102,8 +105,14 @@ def test_kd_and_full_methods_train_from_a_teacher_checkpoint(shards, tmp_path):
     train(resolve_settings("arcface_clean", TINY), aligned, occluded, models / "arcface_clean")
     # teacher: arcface_clean resolves to the sibling best.pt
     own_teacher = {**TINY, "teacher": "arcface_clean"}
-    kd = train(resolve_settings("amofr_kd", own_teacher), aligned, occluded, models / "amofr_kd")["history"]
-    assert 0 < float(kd[0]["kd_loss"]) < 2  # 1 - cos to an independently initialised teacher
+    train(resolve_settings("amofr_kd", own_teacher), aligned, occluded, models / "amofr_kd")
+    # the KD targets are arcface_clean's embeddings of the training faces (rows in shard order; others zero)
+    cache = torch.load(models / "amofr_kd" / "teacher_embeddings.pt", weights_only=True)["embeddings"][0]
+    faces = np.concatenate([read_shard(path)["images"] for path in aligned])
+    trained = cache.norm(dim=1) > 0
+    assert 0 < int(trained.sum()) < len(faces)  # the training people only
+    expected = load_trained_embedder(models / "arcface_clean" / "best.pt", device="cpu").embed(faces[trained.numpy()])
+    torch.testing.assert_close(cache[trained], torch.from_numpy(expected), atol=1e-4, rtol=0)
     warm = Trainer(resolve_settings("amofr_kd", {**own_teacher, "init_from_teacher": True}), aligned, occluded,
                    models / "warm_kd", teacher=str(models / "arcface_clean" / "best.pt"))
     teacher_weights = torch.load(models / "arcface_clean" / "best.pt", weights_only=True)["model"]
@@ -114,7 +123,8 @@ def test_kd_and_full_methods_train_from_a_teacher_checkpoint(shards, tmp_path):
                            models / "amofr_full", teacher=str(models / "arcface_clean" / "best.pt"))
     assert full_trainer.projection is not None and full_trainer.projection.out_features == 128  # 64-d student -> 128-d teacher
     full = full_trainer.fit()["history"]
-    assert float(full[0]["type_loss"]) > 0 and 0 < float(full[0]["kd_loss"]) < 2
+    # two steps of a 2-way occlusion-type classifier: its cross-entropy is still near chance, ln 2
+    assert float(full[0]["type_loss"]) == pytest.approx(math.log(2), abs=0.15)
     checkpoint = torch.load(models / "amofr_full" / "best.pt", weights_only=True)
     assert checkpoint["spec"]["adaptive"] and checkpoint["spec"]["type_names"] == ["clean", OCCLUSION]
     assert load_trained_embedder(models / "amofr_full" / "best.pt", device="cpu").dim == 64
@@ -139,7 +149,11 @@ def test_bad_settings_fail_clearly(shards, tmp_path):
 def test_benchmark_reports_real_loop_and_bare_throughput():
     from robustface.recognition.bench import benchmark_training
 
+    start = time.perf_counter()
     result = benchmark_training(overrides={"batch_size": 4, "torch_threads": 1}, steps=2, warmup=1)
-    assert result["batch_size"] == 4 and result["device"] == "cpu"
-    assert result["real_loop_img_s"] > 0 and result["bare_fwd_bwd_img_s"] > 0
+    wall = time.perf_counter() - start
+    assert result["batch_size"] == 4 and result["device"] == "cpu" and result["steps"] == 2
+    # both timed loops (2 steps x 4 images each) lie inside the call
+    images = result["steps"] * result["batch_size"]
+    assert images / result["real_loop_img_s"] + images / result["bare_fwd_bwd_img_s"] <= wall
     assert result["ratio"] == pytest.approx(result["bare_fwd_bwd_img_s"] / result["real_loop_img_s"])

@@ -1,6 +1,7 @@
 """bsrgan / swinir / gfpgan: randomly initialised weights of the real architectures, saved in the
 official checkpoint layout, loaded through the pipeline's loader, run on a real face."""
 import functools
+import re
 
 import cv2
 import numpy as np
@@ -134,10 +135,13 @@ def test_realesrgan_missing_weights_points_to_offline_provisioning(tmp_path):
 
 
 def test_every_weight_spec_is_complete():
+    digests = []
     for name in ("realesrgan", "bsrgan", "swinir", "gfpgan"):
         spec = get_entry(name).weights
         assert spec.url.startswith("https://") and spec.url.endswith(spec.filename)
-        assert spec.sha256 is None or (len(spec.sha256) == 64 and int(spec.sha256, 16) >= 0)
+        assert spec.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", spec.sha256), (name, spec.sha256)
+        digests += [spec.sha256] if spec.sha256 else []
+    assert len(set(digests)) == len(digests)  # different files, different digests (no copy-paste)
 
 
 def test_bicubic_needs_no_weights_and_matches_size():

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from robustface.h5io import write_shard
+from pngcheck import MPL_C0, colour_pixels, curve_pixels, read_rgb
 from robustface.verification import aggregate, stage
 from robustface.verification.conditions import EmbeddingCache, ImageSet, build_conditions, build_image_sets
 
@@ -101,8 +102,9 @@ def test_verify_all_pairs(monkeypatch, tmp_path, dataset):
     assert embedder.images_seen == 12 + 11 + 12 + 11
     rejects = pd.read_csv(out.with_name("stub-rejects.csv"))
     assert len(rejects) == 11 and set(rejects.reason) == {"id_a not in occluded/mask"}
-    assert (tmp_path / "fig/roc.png").stat().st_size > 1000
-    assert (tmp_path / "fig/accuracy_vs_threshold.png").stat().st_size > 1000
+    for figure in ("roc.png", "accuracy_vs_threshold.png"):  # curves drawn in the plot (left of the ROC's legend)
+        plot = read_rgb(tmp_path / "fig" / figure)
+        assert curve_pixels(plot[:, : plot.shape[1] * 7 // 10]) > 500, figure
 
 
 def test_verify_pairs_file_reports_missing(monkeypatch, tmp_path, dataset):
@@ -179,7 +181,9 @@ def test_aggregate(tmp_path):
                            "--loss", f"b={loss}", "--loss-figure", str(figure)]) == 0
     merged = pd.read_csv(out, keep_default_na=False)
     assert list(zip(merged.method, merged.res.astype(str))) == [("a", ""), ("b", "16"), ("b", "32")]
-    assert figure.stat().st_size > 1000
+    plot = read_rgb(figure)
+    assert colour_pixels(plot, MPL_C0) > 200  # the train_loss curve; val_acc is not a loss and is left out
+    assert colour_pixels(plot, (255, 127, 14)) == 0  # matplotlib's second line colour: no second curve
 
 
 LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"

@@ -36,6 +36,7 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/downloads.smk"
 include: "workflow/rules/occlude.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/train_sr.smk"
 include: "workflow/rules/verify.smk"
 include: "workflow/rules/compare.smk"
 

@@ -15,6 +15,7 @@ STAGES = {
     "fetch": "robustface.fetch",
     "sr-faces": "robustface.superres.faces",
     "superres": "robustface.superres.stage",
+    "train-sr": "robustface.superres.train",
     "sr-metrics": "robustface.metrics.stage",
     "aggregate-sr-metrics": "robustface.metrics.aggregate",
     "sr-grid": "robustface.metrics.grid",

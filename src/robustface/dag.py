@@ -10,6 +10,8 @@ import shlex
 from robustface.superres.registry import MODELS as SR_REGISTRY
 
 SCHEDULING_KEYS = {"models", "enabled", "threads", "gpus_per_job"}  # do not change a model's output
+# `train` settings reach SR outputs through the trained checkpoint (an input), not the superres params
+SR_STAGE_EXCLUDED = SCHEDULING_KEYS | {"train"}
 
 
 def as_json(value) -> str:
@@ -88,6 +90,18 @@ class Plan:
         """The image ids one consumer of SR faces needs (purpose: metrics | verification)."""
         return f"resources/{self.ds}/sr_faces/{purpose}.txt"
 
+    @staticmethod
+    def sr_model_dir(model: str, res) -> str:
+        """Where the train_sr stage writes an SR model trained here (one per LR resolution)."""
+        return f"results/sr_models/{model}/{res}"
+
+    def sr_checkpoint(self, model: str, res) -> str:
+        return f"{self.sr_model_dir(model, res)}/best.pt"
+
+    @property
+    def degrade_seed(self) -> int:
+        """The degrade stage's seed: only the realistic kind draws, so only it reruns when the seed changes."""
+        return int(self.config["seed"]) if self.config["degrade"]["kernel"] == "realistic" else 0
 
     def teacher_shard(self, teacher: str, shard: str) -> str:
         return f"resources/{self.ds}/teacher/{teacher}/shard-{shard}.h5"
@@ -154,10 +168,30 @@ class Plan:
         return args
 
     # --- super-resolution ----------------------------------------------------------------------
-    def sr_weights_path(self, model: str) -> str | None:
-        settings = self.config["superres"]["models"][model]
-        spec = SR_REGISTRY[model].weights
+    def sr_weights_path(self, model: str, res=None) -> str | None:
+        """The weight file of `model`; for a model trained here, its `res` checkpoint (its `weights:`
+        setting, when given, is a template with {res} naming checkpoints trained elsewhere)."""
+        settings = self.config["superres"]["models"].get(model) or {}
+        entry = SR_REGISTRY[model]
+        if entry.trained_here:
+            if res is None:
+                raise ValueError(f"SR model {model!r} is trained per LR resolution: its weights need a res")
+            return str(settings["weights"]).format(res=res) if settings.get("weights") else self.sr_checkpoint(model, res)
+        spec = entry.weights
         return settings.get("weights") or (f"resources/weights/{spec.filename}" if spec else None)
+
+    def _trained_sr_plan(self, model: str, enabled) -> dict | None:
+        """None when a model trained here runs, else its sr_metrics row. auto = run when every
+        resolution's checkpoint exists (`snakemake train_sr_all` trains them); true = train in this DAG."""
+        weights = (self.config["superres"]["models"].get(model) or {}).get("weights")
+        if weights and "{res}" not in str(weights):
+            raise ValueError(f"superres.models.{model}.weights must contain {{res}} (one checkpoint per LR "
+                             f"resolution), got {weights!r}")
+        absent = [path for r in self.resolutions if not os.path.exists(path := self.sr_weights_path(model, r))]
+        if enabled == "auto" and absent:
+            how = "check its weights template" if weights else "train it: `snakemake train_sr_all`, or set enabled: true"
+            return {"model": model, "reason": f"not trained yet: {', '.join(absent)} missing; {how}"}
+        return None
 
     def _sr_model_plan(self) -> tuple[list[str], list[dict]]:
         """enabled: true -> runs (missing weights are fetched by the download rule, or fail
@@ -168,9 +202,13 @@ class Plan:
             if model not in SR_REGISTRY:
                 raise ValueError(f"unknown SR model {model!r} in config; known: {sorted(SR_REGISTRY)}")
             enabled = settings.get("enabled", "auto")
-            weights = self.sr_weights_path(model)
             if enabled is False:
                 continue
+            if SR_REGISTRY[model].trained_here:
+                row = self._trained_sr_plan(model, enabled)
+                (missing if row else run).append(row or model)
+                continue
+            weights = self.sr_weights_path(model)
             if enabled == "auto" and weights and not os.path.exists(weights):
                 spec = SR_REGISTRY[model].weights
                 missing.append({"model": model, "reason": f"missing weights: {weights} (official {spec.url} "
@@ -184,7 +222,7 @@ class Plan:
         lists of the faces its consumers need (only those are super-resolved)."""
         inputs = {"lr": [self.lr_shard(variant, res, s) for s in self.shards],
                   "ids": [self.sr_faces_list(p) for p in self.sr_purposes(variant)]}
-        weights = self.sr_weights_path(model)
+        weights = self.sr_weights_path(model, res)
         if weights:
             inputs["weights"] = weights
         return inputs
@@ -237,10 +275,10 @@ class Plan:
     def sr_settings(self, model: str) -> str:
         """What a model's SR output depends on: its own settings plus the shared SR settings."""
         merged = {**self.config["superres"], **self.config["superres"]["models"][model]}
-        return as_json({k: v for k, v in merged.items() if k not in SCHEDULING_KEYS})
+        return as_json({k: v for k, v in merged.items() if k not in SR_STAGE_EXCLUDED})
 
-    def sr_weights_arg(self, model: str) -> str:
-        weights = self.sr_weights_path(model)
+    def sr_weights_arg(self, model: str, res=None) -> str:
+        weights = self.sr_weights_path(model, res)
         return f"--weights {shlex.quote(str(weights))}" if weights else ""
 
     # --- SR metrics ----------------------------------------------------------------------------

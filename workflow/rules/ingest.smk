@@ -69,10 +69,11 @@ rule degrade:
         f"resources/{DS}/lr/{{variant}}/{{res}}/shard-{{shard}}.h5",
     params:
         kernel=config["degrade"]["kernel"],
+        seed=PLAN.degrade_seed,
     log:
         f"logs/{DS}/degrade/{{variant}}/{{res}}/{{shard}}.log",
     conda:
         CONDA_ENV
     shell:
         "python -m robustface degrade --hr {input:q} --res {wildcards.res} --kernel {params.kernel:q}"
-        " --variant {wildcards.variant} --out {output:q} > {log:q} 2>&1"
+        " --seed {params.seed:q} --variant {wildcards.variant} --out {output:q} > {log:q} 2>&1"

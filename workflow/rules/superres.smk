@@ -38,7 +38,7 @@ rule superres:
         PLAN.sr_file("{model}", "{variant}", "{res}"),
     params:
         settings=lambda w: PLAN.sr_settings(w.model),
-        weights=lambda w: PLAN.sr_weights_arg(w.model),
+        weights=lambda w: PLAN.sr_weights_arg(w.model, w.res),
         hr_size=config["align"]["hr_size"],
         device=config["superres"]["device"],
         batch_size=config["superres"]["batch_size"],

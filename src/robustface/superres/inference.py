@@ -246,6 +246,8 @@ def load_model(name: str, weights_path: str | os.PathLike | None = None, device:
     torch_device = resolve_device(device)
     if entry.build is None:
         return SRModel(entry, None, torch_device, tile=tile, batch_size=batch_size, hr_size=hr_size)
+    if weights_path is None and entry.weights is None:  # trained here: the checkpoint has no default place
+        raise MissingWeightsError(missing_weights_message(name, None, None))
     path = Path(weights_path) if weights_path is not None else default_weights_path(entry.weights)
     if not path.is_file():
         raise MissingWeightsError(missing_weights_message(name, entry.weights, path))

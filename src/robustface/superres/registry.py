@@ -21,6 +21,9 @@ class ModelEntry:
     pad_multiple: int = 1  # input H, W padded (reflect) to a multiple of this
     tileable: bool = True  # local receptive field: tiling approximates the full forward
     forward_kwargs: dict = field(default_factory=dict)
+    # trained by the train_sr stage (one checkpoint per LR resolution), not published weights
+    trained_here: bool = False
+    init_from: str | None = None  # registry model whose weights initialise that training
     ffhq_crop: bool = False  # trained on FFHQ-aligned 512 crops: input warped into that frame, output back (ffhq.py)
     fp16_weights: bool = False  # CUDA: weights and activations in fp16, channels_last (fp16-safe conv nets); else fp16 autocast
 
@@ -46,6 +49,23 @@ def _swinir_real_x4() -> nn.Module:
         upscale=4, in_chans=3, img_size=64, window_size=8, img_range=1.0, depths=[6] * 6, embed_dim=180,
         num_heads=[6] * 6, mlp_ratio=2, upsampler="nearest+conv", resi_connection="1conv",
     )
+
+
+def _swinir_light_x4_residual() -> nn.Module:
+    """SwinIR's lightweight x4 configuration (embed 60, 4 x 6 blocks, pixel-shuffle-direct), learning
+    the residual over bicubic x4 (its output conv starts at zero: the untrained model is bicubic)."""
+    import robustface.compat  # noqa: F401
+    import torch
+    from basicsr.archs.swinir_arch import SwinIR
+
+    from .archs.residual import BicubicResidual
+
+    net = SwinIR(
+        upscale=4, in_chans=3, img_size=64, window_size=8, img_range=1.0, depths=[6] * 4, embed_dim=60,
+        num_heads=[6] * 4, mlp_ratio=2, upsampler="pixelshuffledirect", resi_connection="1conv",
+    )
+    net.mean = torch.zeros(1, 3, 1, 1)  # a plain attribute, not state: no mean shift around the residual
+    return BicubicResidual(net, scale=4, output_layer=net.upsample[0])
 
 
 def _gfpgan_v14() -> nn.Module:
@@ -113,6 +133,11 @@ MODELS: dict[str, ModelEntry] = {
         # fixed noise buffers instead of fresh noise per call: reproducible SR shards
         forward_kwargs={"return_rgb": False, "randomize_noise": False},
     ),
+    # Face SR trained here (python -m robustface train-sr; rule train_sr): honest names, not published weights.
+    "rrdb_face": ModelEntry("rrdb_face", build=_realesrgan_rrdbnet, weights=None, scale=4,
+                            trained_here=True, init_from="realesrgan"),
+    "swinir_face": ModelEntry("swinir_face", build=_swinir_light_x4_residual, weights=None, scale=4, pad_multiple=8,
+                              tileable=False, trained_here=True),
 }
 
 

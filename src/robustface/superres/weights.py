@@ -40,7 +40,12 @@ def default_weights_path(spec: WeightSpec) -> Path:
     return weights_dir() / spec.filename
 
 
-def missing_weights_message(model_name: str, spec: WeightSpec, path: Path) -> str:
+def missing_weights_message(model_name: str, spec: WeightSpec | None, path: Path | None) -> str:
+    if spec is None:  # a model trained here (registry trained_here): no published file to fetch
+        where = f"expected file {path}" if path else "no --weights given"
+        return (f"weights for SR model '{model_name}' not found: {where}\n"
+                f"  it is trained here: python -m robustface train-sr --model {model_name} --res RES ... "
+                f"(rule train_sr -> results/sr_models/{model_name}/RES/best.pt; `snakemake train_sr_all`)")
     sha = spec.sha256 or "none (unpublished: fetch prints the computed hash)"
     lines = [
         f"weights for SR model '{model_name}' not found: expected file {path}",

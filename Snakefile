@@ -47,5 +47,6 @@ rule all:
         expand("results/figures/sr_grid_{variant}.png", variant=VARIANTS),
         OCCLUSION_OUTPUTS,
         "results/verification_metrics.csv",
+        REJECTS,
         "results/method_comparison.csv",
     default_target: True

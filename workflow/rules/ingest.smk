@@ -1,5 +1,9 @@
 # dataset -> manifest -> aligned HDF5 shards (+ named rejects) -> low-resolution copies.
 
+# Every input that yields no aligned face, with its named reason (ingest + detect_align).
+INGEST_REJECTS = f"resources/{DS}/ingest_rejects.csv"
+REJECTS = f"resources/{DS}/aligned/rejects.csv"
+
 
 rule sample_images:
     output:
@@ -16,7 +20,8 @@ rule ingest:
     input:
         ["resources/sample/images"] if DS == "sample" else [],
     output:
-        f"resources/{DS}/manifest.csv",
+        manifest=f"resources/{DS}/manifest.csv",
+        rejects=INGEST_REJECTS,
     params:
         args=PLAN.ingest_args(),
         n_shards=config["n_shards"],
@@ -27,7 +32,7 @@ rule ingest:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface ingest {params.args} --out {output:q} --n-shards {params.n_shards:q}"
+        "python -m robustface ingest {params.args} --out {output.manifest:q} --rejects {output.rejects:q} --n-shards {params.n_shards:q}"
         " --max-images {params.max_images:q} --val-fraction {params.split[val_fraction]}"
         " --test-fraction {params.split[test_fraction]} > {log:q} 2>&1"
 
@@ -51,9 +56,10 @@ rule detect_align:
 
 rule merge_rejects:
     input:
+        INGEST_REJECTS,
         expand(f"resources/{DS}/aligned/rejects-{{shard}}.csv", shard=SHARDS),
     output:
-        f"resources/{DS}/aligned/rejects.csv",
+        REJECTS,
     log:
         f"logs/{DS}/merge_rejects.log",
     conda:

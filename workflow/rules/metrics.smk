@@ -23,18 +23,21 @@ rule sr_metrics_per_face:
 
 rule sr_metrics:
     input:
-        expand(f"results/sr_metrics/{DS}/{{model}}/{{variant}}/{{res}}.csv",
-               model=SR_MODELS_RUN, variant=VARIANTS, res=RESOLUTIONS),
+        per_face=expand(f"results/sr_metrics/{DS}/{{model}}/{{variant}}/{{res}}.csv",
+                        model=SR_MODELS_RUN, variant=VARIANTS, res=RESOLUTIONS),
+        rejects=REJECTS,
     output:
         "results/sr_metrics.csv",
     params:
         missing=as_json(PLAN.sr_missing),
     log:
+        dataset=DS,
         "logs/sr_metrics.log",
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface aggregate-sr-metrics --inputs {input:q} --out {output:q}"
+        "python -m robustface aggregate-sr-metrics --inputs {input.per_face:q} --out {output:q}"
+        " --dataset {params.dataset:q} --rejects {input.rejects:q}"
         " --missing-json {params.missing:q} > {log:q} 2>&1"
 
 

@@ -1,11 +1,12 @@
 """One image in, one aligned face (or a named reject) out."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from robustface.align.boxes import Box, shape_box
 from robustface.align.detect import DETECTORS, choose_face, make_detector
@@ -42,26 +43,43 @@ class AlignedFace:
     notes: list[str] = field(default_factory=list)
 
 
-def load_rgb(path: str | Path, max_side: int = 0) -> tuple[np.ndarray, str]:
-    """Decode any PIL-readable image to RGB uint8; grey, palette, CMYK, 16-bit and alpha inputs
-    are converted (alpha composited on black-free white is not assumed: alpha is dropped).
-    `max_side` > 0: a JPEG larger than that is decoded at a reduced scale (1/2, 1/4, 1/8: libjpeg's
-    DCT scaling, PIL `draft`) whose longer side stays >= max_side; other images are not resized."""
+# Images above this many pixels (from the header, before decoding) are `image_too_large`.
+# 64 MP = 8000 x 8000: above every camera's usual output; decoding a PNG/TIFF that size takes ~200 MB.
+DEFAULT_MAX_IMAGE_PX = 64_000_000
+
+
+def load_rgb(path: str | Path, max_side: int = 0, max_pixels: int = DEFAULT_MAX_IMAGE_PX) -> tuple[np.ndarray, str]:
+    """Decode any PIL-readable image to RGB uint8, upright: the EXIF orientation tag is applied.
+    Grey, palette, CMYK, 16-bit and alpha inputs are converted (alpha is dropped).
+
+    Memory stays bounded: an image whose header says more than `max_pixels` pixels (0 = PIL's own
+    decompression-bomb limit only) is rejected as `image_too_large` before any pixel is decoded.
+    `max_side` > 0: a larger image is decoded at a reduced scale whose longer side stays >= max_side
+    (and < 2 max_side): JPEGs through libjpeg's DCT scaling (PIL `draft`, 1/2 .. 1/8) without a
+    full-size decode, other formats by an integer box reduction after decoding."""
     path = Path(path)
     if not path.exists():
         raise Reject("missing_file", str(path))
     if path.stat().st_size == 0:
         raise Reject("empty_file", str(path))
     try:
-        with Image.open(path) as im:
-            im.draft("RGB", _draft_size(im.width, im.height, max_side))
-            mode = im.mode
-            if mode in ("I;16", "I;16B", "I;16L", "I"):
-                arr = np.asarray(im, dtype=np.float64)
-                arr = (255 * (arr - arr.min()) / max(arr.max() - arr.min(), 1)).astype(np.uint8)
-                rgb = np.repeat(arr[..., None], 3, axis=2)
-            else:
-                rgb = np.asarray(im if mode == "RGB" else im.convert("RGB"))  # RGB: no extra copy
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # `max_pixels` is the policy
+            with Image.open(path) as im:
+                if max_pixels and im.width * im.height > max_pixels:
+                    raise Reject("image_too_large", f"{im.width}x{im.height} = {im.width * im.height} px > "
+                                                    f"align.max_image_px = {max_pixels}")
+                mode = im.mode
+                im.draft("RGB", _draft_size(im.width, im.height, max_side))
+                im = _reduce(_upright(im), max_side)
+                if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                    arr = np.asarray(im, dtype=np.float64)
+                    arr = (255 * (arr - arr.min()) / max(arr.max() - arr.min(), 1)).astype(np.uint8)
+                    rgb = np.repeat(arr[..., None], 3, axis=2)
+                else:
+                    rgb = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))  # RGB: no extra copy
+    except Image.DecompressionBombError as exc:
+        raise Reject("image_too_large", f"{path}: {exc}") from None
     except UnidentifiedImageError:
         raise Reject("not_an_image", str(path)) from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -78,6 +96,30 @@ def _draft_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, int(np.ceil(width * scale))), max(1, int(np.ceil(height * scale)))
 
 
+def _reduce(im: Image.Image, max_side: int) -> Image.Image:
+    """Integer box reduction of a decoded image to a longer side in [max_side, 2 max_side)."""
+    factor = max(im.width, im.height) // max_side if max_side > 0 else 1
+    if factor < 2:
+        return im
+    if im.mode.startswith("I;16"):
+        im = im.convert("I")  # keeps the 16-bit values (reduce has no I;16 mode)
+    elif im.mode not in ("L", "LA", "RGB", "RGBA", "CMYK", "YCbCr", "I", "F"):
+        im = im.convert("RGB")  # palette, 1-bit
+    return im.reduce(factor)
+
+
+EXIF_ORIENTATION = 0x0112
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """The image as it is meant to be seen: the EXIF orientation (phone photos, rotated scans) applied."""
+    try:
+        orientation = im.getexif().get(EXIF_ORIENTATION, 1)
+    except Exception:  # a malformed EXIF block: the pixels are still usable as stored
+        return im
+    return ImageOps.exif_transpose(im) if orientation in (2, 3, 4, 5, 6, 7, 8) else im
+
+
 class FaceAligner:
     """Detector chain -> face nearest the centre -> box in the predictor's convention -> 68 points
     -> quality check -> similarity warp onto the ArcFace template. A detector that finds nothing,
@@ -85,7 +127,7 @@ class FaceAligner:
 
     def __init__(self, detectors: list[str] | tuple[str, ...] | None = None, hr_size: int = 112, min_face_px: int = 24,
                  max_yaw_deg: float = 90.0, max_roll_deg: float = 50.0, max_decode_px: int = 0,
-                 detector: str | None = None, convert_boxes: bool = True):
+                 detector: str | None = None, convert_boxes: bool = True, max_image_px: int = DEFAULT_MAX_IMAGE_PX):
         if detectors is None:
             detectors = [detector] if detector else list(DEFAULT_DETECTORS)
         if not detectors:
@@ -101,6 +143,7 @@ class FaceAligner:
         self.min_face_px = min_face_px
         self.limits = QualityLimits(max_yaw_deg=max_yaw_deg, max_roll_deg=max_roll_deg)
         self.max_decode_px = max_decode_px
+        self.max_image_px = max_image_px
         self.convert_boxes = convert_boxes
 
     def load_detectors(self, names: list[str] | None = None) -> None:
@@ -125,7 +168,7 @@ class FaceAligner:
         self.close()
 
     def load(self, path: str | Path) -> tuple[np.ndarray, str]:
-        return load_rgb(path, self.max_decode_px)
+        return load_rgb(path, self.max_decode_px, self.max_image_px)
 
     def align_path(self, path: str | Path) -> AlignedFace:
         rgb, mode = self.load(path)
@@ -144,7 +187,7 @@ class FaceAligner:
                 continue
             box = shape_box(name, chosen) if self.convert_boxes else chosen.box
             try:
-                face = self.align_box(rgb, box, name, chosen.score)
+                face = self.align_box(rgb, box, name, chosen.score, chosen.keypoints)
             except Reject as r:
                 failures.append((name, r.reason, r.detail))
                 continue
@@ -152,10 +195,12 @@ class FaceAligner:
             return face
         raise chain_reject(failures)
 
-    def align_box(self, rgb: np.ndarray, box: Box, detector: str, score: float = 0.0) -> AlignedFace:
-        """68 points from a box in the predictor's convention, quality check, warp."""
+    def align_box(self, rgb: np.ndarray, box: Box, detector: str, score: float = 0.0,
+                  keypoints: np.ndarray | None = None) -> AlignedFace:
+        """68 points from a box in the predictor's convention, quality check (against the detector's
+        eye keypoints too, when it gives them), warp."""
         lm68 = self.landmarker.predict(rgb, box)
-        quality = measure(lm68, box, rgb)
+        quality = measure(lm68, box, rgb, keypoints)
         failed = problem(quality, self.limits)
         if failed:
             raise Reject(*failed)

@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from robustface.align.boxes import median_box
-from robustface.align.pipeline import DEFAULT_DETECTORS, AlignedFace, FaceAligner, Reject, with_source_mode
+from robustface.align.pipeline import DEFAULT_DETECTORS, DEFAULT_MAX_IMAGE_PX, AlignedFace, FaceAligner, Reject, with_source_mode
 from robustface.atomic import write_csv
 from robustface.h5io import write_shard
 from robustface.provenance import provenance_attrs
@@ -49,6 +49,8 @@ def _attempt(align) -> "AlignedFace | tuple[str, str] | Reject":
         return align()
     except Reject as r:
         return r if r.chain else (r.reason, r.detail)
+    except MemoryError:
+        return ("image_too_large", "out of memory while processing this image")
     except Exception as exc:  # a decoder/library failure on one file must not sink the shard
         return ("processing_error", repr(exc))
 
@@ -104,6 +106,7 @@ def aligner_from_params(params: dict) -> FaceAligner:
     return FaceAligner(detectors=detectors, hr_size=int(params.get("hr_size", 112)),
                        min_face_px=int(params.get("min_face_px", 24)), max_yaw_deg=float(params.get("max_yaw_deg", 90)),
                        max_roll_deg=float(params.get("max_roll_deg", 50)), max_decode_px=int(params.get("max_decode_px", 1024)),
+                       max_image_px=int(params.get("max_image_px", DEFAULT_MAX_IMAGE_PX)),
                        convert_boxes=bool(params.get("convert_boxes", True)))  # False: the benchmark's legacy row
 
 
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shard", required=True, type=int)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--rejects", required=True, type=Path)
-    ap.add_argument("--params-json", default="{}", help="align config: detectors, hr_size, min_face_px, max_yaw_deg, max_roll_deg, max_decode_px, median_box_min")
+    ap.add_argument("--params-json", default="{}", help="align config: detectors, hr_size, min_face_px, max_yaw_deg, max_roll_deg, max_decode_px, max_image_px, median_box_min")
     args = ap.parse_args(argv)
     params = json.loads(args.params_json)
     rows = manifest_rows(args.manifest, args.shard)

@@ -1,10 +1,12 @@
 """Stage `aggregate-sr-metrics`: per-face CSVs -> one row per model x variant x res.
 
     python -m robustface aggregate-sr-metrics --inputs per_face.csv [...] --out results/sr_metrics.csv
-        [--missing-json missing.json]
+        [--missing-json missing.json] [--dataset NAME --rejects resources/NAME/aligned/rejects.csv]
 
 `--missing-json` holds a list of {"model": ..., "reason": ...} (optionally "variant", "res")
 for models that could not run; each becomes a row with empty numbers and status = reason.
+Every row carries `dataset` and `n_rejected`: the inputs of that dataset that gave no aligned face
+(the rows of its merged rejects CSV: ingest and detect_align), so `n` is read against what was lost.
 """
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ import pandas as pd
 from robustface.atomic import write_dataframe
 
 KEYS = ["model", "variant", "res"]
-OUT_COLUMNS = KEYS + [
-    "n", "psnr_y_mean", "psnr_y_std", "ssim_y_mean", "ssim_y_std", "psnr_rgb_mean", "psnr_rgb_std",
+OUT_COLUMNS = ["dataset", *KEYS] + [
+    "n", "n_rejected", "psnr_y_mean", "psnr_y_std", "ssim_y_mean", "ssim_y_std", "psnr_rgb_mean", "psnr_rgb_std",
     "lpips_mean", "lpips_status", "id_cos_mean", "id_cos_std", "recognizer", "kernel", "hr_size", "status",
 ]
 
@@ -29,6 +31,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--inputs", nargs="*", default=[], help="per-face CSVs from sr-metrics")
     p.add_argument("--out", required=True)
     p.add_argument("--missing-json", default=None, help='a JSON file or inline JSON: [{"model": ..., "reason": ...}, ...]')
+    p.add_argument("--dataset", default="", help="dataset name written in every row")
+    p.add_argument("--rejects", default=None, help="the dataset's merged rejects CSV (its row count is n_rejected)")
     return p.parse_args(argv)
 
 
@@ -56,7 +60,7 @@ def summarise(group: pd.DataFrame) -> dict:
     return row
 
 
-def aggregate(frames: list[pd.DataFrame], missing: list[dict]) -> pd.DataFrame:
+def aggregate(frames: list[pd.DataFrame], missing: list[dict], dataset: str = "", n_rejected: int | None = None) -> pd.DataFrame:
     rows = []
     if frames:
         per_face = pd.concat(frames, ignore_index=True)
@@ -68,6 +72,8 @@ def aggregate(frames: list[pd.DataFrame], missing: list[dict]) -> pd.DataFrame:
         rows.append({"model": item["model"], "variant": item.get("variant", ""), "res": item.get("res", ""),
                      "n": 0, "status": item["reason"]})
     out = pd.DataFrame(rows, columns=OUT_COLUMNS)
+    out["dataset"] = dataset
+    out["n_rejected"] = pd.array([n_rejected] * len(out), dtype="Int64")
     out["_res"] = pd.to_numeric(out["res"], errors="coerce")
     out = out.sort_values(["model", "variant", "_res"], kind="stable", na_position="last").drop(columns="_res")
     return out.reset_index(drop=True)
@@ -87,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                 missing = json.load(f)
         if not isinstance(missing, list):
             raise ValueError(f"{args.missing_json}: expected a JSON list of {{model, reason}}")
-    table = aggregate(frames, missing)
+    n_rejected = len(pd.read_csv(args.rejects, usecols=["reason"])) if args.rejects else None
+    table = aggregate(frames, missing, args.dataset, n_rejected)
     write_dataframe(table, args.out, float_format="%.6g")  # 6 significant digits: 30.2738 dB, 0.871345
     print(f"aggregate-sr-metrics: {len(table)} rows -> {args.out}")
     return 0

@@ -164,3 +164,15 @@ def test_each_published_method_learns_on_real_faces(method, faces, tmp_path):
     reported = [c for c in LOSS_COLUMNS if history[0][c] != ""]
     assert set(type(trainer.objective).PARTS) <= set(reported)
     assert (tmp_path / method / "best.pt").is_file()
+
+
+@needs_lfw
+def test_an_objectives_state_is_saved_and_resumed(faces, tmp_path):
+    aligned, occluded, lr, _ = faces
+    tiny = {"batch_size": 8, "max_steps_per_epoch": 1, "epochs": 1, "val_max_pairs": 0, "torch_threads": 1, "seed": 0}
+    first = Trainer(resolve_settings("ri_diversion", tiny), aligned, occluded, tmp_path / "ri", lr=lr)
+    first.fit()
+    centre = first.objective.ui_centre.clone()
+    assert centre.norm().item() == pytest.approx(1.0, abs=1e-5)
+    resumed = Trainer(resolve_settings("ri_diversion", {**tiny, "epochs": 2}), aligned, occluded, tmp_path / "ri", lr=lr)
+    assert resumed.try_resume() and torch.equal(resumed.objective.ui_centre, centre)

@@ -44,9 +44,9 @@ include: "workflow/rules/compare.smk"
 rule all:
     input:
         "results/sr_metrics.csv",
+        REJECTS,
         expand("results/figures/sr_grid_{variant}.png", variant=VARIANTS),
         OCCLUSION_OUTPUTS,
         "results/verification_metrics.csv",
-        REJECTS,
         "results/method_comparison.csv",
     default_target: True

@@ -30,8 +30,8 @@ rule sr_metrics:
         "results/sr_metrics.csv",
     params:
         missing=as_json(PLAN.sr_missing),
-    log:
         dataset=DS,
+    log:
         "logs/sr_metrics.log",
     conda:
         CONDA_ENV

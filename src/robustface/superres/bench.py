@@ -21,7 +21,7 @@ import numpy as np
 
 GOALS_CUDA = {"realesrgan": {16: 10_000, 64: 1_500}}
 # faces per run: enough for several batches at the auto batch size on CUDA; CPU runs stay short
-FACES = {"cuda": {16: 40_000, 32: 12_000, 64: 4_000}, "cpu": {16: 32, 32: 16, 64: 8}}
+FACES = {"cuda": {16: 40_000, 32: 12_000, 64: 4_000}, "cpu": {16: 12, 32: 6, 64: 3}}
 
 
 def lr_faces(res: int, n: int, hr_size: int = 112) -> np.ndarray:
@@ -79,8 +79,8 @@ def benchmark_speed(tmp: Path, device: str = "auto", models: tuple[str, ...] = (
         write_shard(lr_path, {"images": lr_faces(res, n), "image_id": [f"Face_{i:06d}" for i in range(n)]},
                     {"hr_size": 112, "res": res, "kernel": "pil_bicubic"})
         for model in models:
-            # CPU: a quarter of the faces per batch, so that there is a steady state to time
-            batch = "auto" if device == "cuda" else str(max(1, n // 4))
+            # CPU: a third of the faces per batch, so that there is a steady state to time
+            batch = "auto" if device == "cuda" else str(max(1, n // 3))
             row = run_stage(model, lr_path, tmp / f"speed-sr-{model}-{res}.h5", device, batch, weights.get(model))
             rows.append({"model": model, "res": res, **row})
             print(json.dumps(rows[-1], default=float), flush=True)

@@ -181,7 +181,7 @@ class SRModel:
             if len(lr) == 1:
                 raise
             torch.cuda.empty_cache()
-            half = len(lr) // 2
+            half = (len(lr) + 1) // 2
             if self.batch_size is None or self.batch_size > half:
                 self.batch_size = half  # the next batches start at a size that fits
             return np.concatenate([self._upscale_split(lr[:half], hr_size), self._upscale_split(lr[half:], hr_size)])

@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="align_quality: pairs of pairsDevTrain.txt to judge (even same/different subset); 0 = all 2200")
     ap.add_argument("--align-rows", nargs="*", default=None,
                     help="align_quality rows: detector names, blazeface_raw_box, chain (default: blazeface_raw_box, chain, each chain member but dlib_mmod, ~2 s per image)")
-    ap.add_argument("--sections", nargs="*", default=["detect_align", "align_quality", "shard_read", "superres", "superres_speed", "occlusion", "train", "verify", "noop_rerun", "plan"])
+    ap.add_argument("--sections", nargs="*", default=["detect_align", "align_quality", "shard_read", "superres", "superres_speed", "occlusion", "train", "train_sr", "verify", "noop_rerun", "plan"])
     args = ap.parse_args(argv)
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
     tmp = args.out / "tmp"
@@ -225,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         "superres_speed": lambda: _section("robustface.superres.bench", "benchmark_speed", tmp=tmp),
         "occlusion": lambda: _section("robustface.occlude.bench", "benchmark_rendering", workers=args.workers),
         "train": lambda: _section("robustface.recognition.bench", "benchmark_training"),
+        "train_sr": lambda: _section("robustface.superres.train_bench", "benchmark_training", tmp=tmp),
         "verify": lambda: _section("robustface.verification.bench", "benchmark"),
         "noop_rerun": bench_noop_rerun,
         "plan": bench_plan,

@@ -1,0 +1,59 @@
+"""`robustface bench --sections train_sr`: cost of one train-sr step per model and LR resolution
+(batch of 8, identity loss on, degradation included), to size the `superres.train` budgets.
+
+Wall seconds depend on what else runs on the machine; CPU seconds of the process (1 torch thread)
+much less so: on an idle 2-core box a step takes about cpu_seconds / 1.7 of wall time.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from robustface.h5io import write_shard
+
+CONFIGS = [("swinir_face", "all"), ("rrdb_face", "tail:4"), ("rrdb_face", "all")]
+
+
+def _faces(tmp: Path) -> list[str]:
+    rng = np.random.default_rng(0)
+    n = 24
+    path = tmp / "train_sr_bench" / "aligned.h5"
+    write_shard(path, {"images": rng.integers(0, 256, (n, 112, 112, 3), dtype=np.uint8),
+                       "image_id": [f"f{i}" for i in range(n)], "person": [f"p{i // 2}" for i in range(n)],
+                       "split": ["train"] * 20 + ["val"] * 4}, {"hr_size": 112})
+    return [str(path)]
+
+
+def benchmark_training(tmp: Path, resolutions: tuple[int, ...] = (16, 32, 64), batch_size: int = 8, steps: int = 2) -> dict:
+    from robustface.recognition.model import FaceRecognizer, ModelSpec
+
+    from .train import SRTrainer
+
+    aligned = _faces(tmp)
+    recognizer = tmp / "train_sr_bench" / "recognizer.pt"
+    torch.save({"model": FaceRecognizer(ModelSpec()).state_dict(), "spec": ModelSpec().to_dict()}, recognizer)
+    threads = torch.get_num_threads()
+    rows = []
+    for model, layers in CONFIGS:
+        for res in resolutions:
+            settings = {"batch_size": batch_size, "torch_threads": 1, "device": "cpu", "train_layers": layers,
+                        "init": False, "val_faces": 4}
+            trainer = SRTrainer(model, res, "pil_bicubic", aligned, tmp / "train_sr_bench" / f"{model}_{res}", settings,
+                                identity_model=str(recognizer))
+            trainer.train_step(0)  # warm-up
+            cpu, wall = [], []
+            for step in range(1, steps + 1):
+                c0, w0 = time.process_time(), time.perf_counter()
+                trainer.train_step(step)
+                cpu.append(time.process_time() - c0)
+                wall.append(time.perf_counter() - w0)
+            rows.append({"model": model, "train_layers": layers, "res": res, "batch_size": batch_size,
+                         "trainable_parameters": trainer.trainable, "cpu_seconds_per_step": min(cpu),
+                         "wall_seconds_per_step": min(wall)})
+            print(f"train_sr {model} ({layers}) @ {res}px: {min(cpu):.2f} CPU-s / step of {batch_size}", flush=True)
+    torch.set_num_threads(threads)
+    return {"rows": rows, "torch_threads": 1,
+            "note": "1 torch thread; idle 2-core wall time per step ~ cpu_seconds_per_step / 1.7"}

@@ -404,7 +404,8 @@ def plot_training(history: list[dict], step_losses: list[float], path: Path, tit
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title(f"{title}: loss")
-    ax.legend(fontsize=8)
+    if step_losses or val:
+        ax.legend(fontsize=8)
     psnr_rows = [(r["step"], r["val_psnr"]) for r in history if r["val_psnr"] != ""]
     if psnr_rows:
         ax2.plot(*zip(*psnr_rows), "o-", label="val PSNR (SR)")

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 
-from robustface.h5io import read_attrs, read_shard, write_shard
+from robustface.h5io import read_attrs, read_shard, seal_shard, write_shard
 from robustface.occlude import bench, report, stage
 from robustface.occlude.geometry import mean_shape
 from pngcheck import read_rgb
@@ -76,6 +76,7 @@ def test_all_faces_rejected_still_writes_an_empty_shard(tmp_path):
     make_aligned(tmp_path / "s.h5", n=2, extra=False)
     with h5py.File(tmp_path / "s.h5", "a") as f:
         f["yaw"][...] = 80.0
+        seal_shard(f)  # edited on purpose: new checksums, or reading it is (rightly) an error
     run_stage(tmp_path / "s.h5", tmp_path / "o.h5", tmp_path / "r.csv", otype="sunglasses")
     d = read_shard(tmp_path / "o.h5")
     assert d["images"].shape == (0, 112, 112, 3) and d["image_id"] == []

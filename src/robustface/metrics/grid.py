@@ -15,11 +15,10 @@ import sys
 from collections import defaultdict
 
 import cv2
-import h5py
 import numpy as np
 
 from robustface.atomic import atomic_path
-from robustface.h5io import read_strings
+from robustface.h5io import open_shard, read_strings
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -49,13 +48,13 @@ class ShardColumn:
     def __init__(self, paths: list[str]):
         self.where: dict[str, tuple[str, int]] = {}
         for path in paths:
-            with h5py.File(path, "r") as f:
+            with open_shard(path) as f:
                 for row, image_id in enumerate(read_strings(f, "image_id")):
                     self.where[image_id] = (path, row)
 
     def image(self, image_id: str) -> np.ndarray:
         path, row = self.where[image_id]
-        with h5py.File(path, "r") as f:
+        with open_shard(path) as f:
             return f["images"][row]
 
 

@@ -19,13 +19,12 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
 from robustface.atomic import atomic_path, write_dataframe, write_text_atomic
-from robustface.h5io import read_attrs, read_strings
+from robustface.h5io import open_shard, read_attrs, read_strings
 from robustface.metrics.identity import Embedder, cosine, load_embedder
 from robustface.metrics.image_quality import image_quality
 from robustface.metrics.lpips_metric import load_lpips
@@ -63,7 +62,7 @@ class HrIndex:
         self.person: dict[str, str] = {}
         self.hr_size = None
         for k, path in enumerate(paths):
-            with h5py.File(path, "r") as f:
+            with open_shard(path) as f:
                 ids = read_strings(f, "image_id")
                 persons = read_strings(f, "person") if "person" in f else [""] * len(ids)
                 size = int(f["images"].shape[1])
@@ -83,7 +82,7 @@ class HrIndex:
         for shard, pairs in by_shard.items():
             pairs.sort()
             rows = [r for r, _ in pairs]
-            with h5py.File(self.paths[shard], "r") as f:
+            with open_shard(self.paths[shard]) as f:
                 out[[pos for _, pos in pairs]] = f["images"][rows]
         return out
 
@@ -146,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, unmatched = [], 0
     for sr_path in args.sr:
         attrs = read_attrs(sr_path)
-        with h5py.File(sr_path, "r") as f:
+        with open_shard(sr_path) as f:
             ids_all = read_strings(f, "image_id")
             if listed is not None:
                 ids_all = [i if i in listed else None for i in ids_all]  # unlisted rows: not measured

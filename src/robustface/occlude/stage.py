@@ -11,12 +11,11 @@ import argparse
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 from tqdm import tqdm
 
 from robustface.atomic import write_csv
-from robustface.h5io import read_attrs, read_shard, write_shard
+from robustface.h5io import open_shard, read_attrs, read_shard, write_shard
 from robustface.occlude.core import DEFAULT_MAX_YAW_DEG, OcclusionReject, Occluder
 
 REQUIRED = ("images", "landmarks", "image_id")
@@ -50,7 +49,7 @@ def load_params(text: str) -> dict:
 def occlude_shard(aligned: str | Path, occluder: Occluder, out: str | Path, rejects: str | Path) -> tuple[int, int]:
     """Occlude every face of `aligned`; returns (n_written, n_rejected)."""
     otype = occluder.otype
-    with h5py.File(aligned, "r") as f:
+    with open_shard(aligned) as f:
         missing = [k for k in REQUIRED if k not in f]
         present = [k for k in CARRIED if k in f]
     if missing:

@@ -16,12 +16,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-import h5py
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..h5io import read_strings, write_shard
+from ..h5io import open_shard, read_strings, write_shard
 from ..provenance import provenance_attrs
 from .methods import EXTERNAL_TEACHERS
 
@@ -47,7 +46,7 @@ def embed_with_mirror(teacher, images: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def embed_shard(teacher, teacher_id: str, aligned: str | Path, out: str | Path, batch_size: int = 64,
                 progress: bool = True) -> int:
     """Embeds every face of one aligned shard (plain and mirrored); returns the row count."""
-    with h5py.File(aligned, "r") as f:
+    with open_shard(aligned) as f:
         image_ids = read_strings(f, "image_id")
         images = f["images"]
         n = len(image_ids)
@@ -72,7 +71,7 @@ def read_teacher_cache(paths: Sequence[str | Path], image_ids: Sequence[str]) ->
     found = np.zeros(len(image_ids), dtype=bool)
     teachers = set()
     for path in paths:
-        with h5py.File(path, "r") as f:
+        with open_shard(path) as f:
             for name in ("image_id", "embeddings", "embeddings_flipped"):
                 if name not in f:
                     raise TeacherCacheError(f"{path} has no dataset {name!r}: not a teacher cache "

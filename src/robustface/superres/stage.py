@@ -24,7 +24,7 @@ import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
 from robustface.atomic import atomic_path  # noqa: E402
-from robustface.h5io import STR_DTYPE, read_attrs, read_strings  # noqa: E402
+from robustface.h5io import STR_DTYPE, open_shard, read_attrs, read_strings, seal_shard  # noqa: E402
 
 from .faces import read_ids  # noqa: E402
 from .inference import TileConfig, load_model, parse_batch_size  # noqa: E402
@@ -79,7 +79,7 @@ def read_lr(paths: list[Path], hr_size: int, wanted: set[str] | None) -> tuple[d
             raise ValueError(f"{path}: res/kernel {shard_attrs.get('res')}/{shard_attrs.get('kernel')} differ from "
                              f"{paths[0]}'s {attrs.get('res')}/{attrs.get('kernel')}: one job takes one variant and resolution")
         attrs = attrs if attrs is not None else shard_attrs
-        with h5py.File(path, "r") as f:
+        with open_shard(path) as f:
             ids = read_strings(f, "image_id")
             rows += len(ids)
             keep = [k for k, i in enumerate(ids) if wanted is None or i in wanted]
@@ -109,6 +109,7 @@ def write_sr(out: Path, model, faces: dict, hr_size: int, attrs: dict, timing: d
         for key, value in attrs.items():
             f.attrs[key] = value if isinstance(value, (int, float, str, np.number)) else json.dumps(value)
         f.attrs["timing"] = json.dumps(timing)
+        seal_shard(f)  # n_rows + checksums, as write_shard records them
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,14 +27,13 @@ import sys
 import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from robustface.atomic import atomic_path, write_csv
 from robustface.degrade import KERNELS, degrade_batch
-from robustface.h5io import read_strings
+from robustface.h5io import open_shard, read_strings
 
 from .inference import SRModel, resize, resolve_device
 from .losses import IdentityLoss, PerceptualLoss, l1_loss, psnr
@@ -60,7 +59,7 @@ class Faces:
         images, ids = [], []
         hr_sizes = set()
         for path in paths:
-            with h5py.File(path, "r") as f:
+            with open_shard(path) as f:
                 for name in ("images", "image_id", "split"):
                     if name not in f:
                         raise KeyError(f"{path} has no dataset {name!r} (see docs/data_formats.md)")

@@ -9,12 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
-import h5py
 import numpy as np
 from tqdm import tqdm
 
 from robustface.degrade import resize_batch
-from robustface.h5io import read_strings
+from robustface.h5io import open_shard, read_strings
 
 
 @dataclass(frozen=True)
@@ -81,7 +80,7 @@ def shard_index(paths: Sequence[str]) -> dict[str, tuple[int, int]]:
     """image_id -> (shard number, row) over a set's shards."""
     index: dict[str, tuple[int, int]] = {}
     for shard, path in enumerate(paths):
-        with h5py.File(path, "r") as f:
+        with open_shard(path) as f:
             if "image_id" not in f:
                 raise ValueError(f"{path}: no `image_id` dataset (see docs/data_formats.md)")
             for row, image_id in enumerate(read_strings(f, "image_id")):
@@ -93,7 +92,7 @@ def read_people(paths: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     """(image_ids, persons, splits) of the aligned shards, in shard order."""
     ids, persons, splits = [], [], []
     for path in paths:
-        with h5py.File(path, "r") as f:
+        with open_shard(path) as f:
             n = len(f["image_id"])
             ids += read_strings(f, "image_id")
             persons += read_strings(f, "person") if "person" in f else [""] * n
@@ -139,7 +138,7 @@ class EmbeddingCache:
             by_shard.setdefault(index[image_id][0], []).append(image_id)
         bar = tqdm(total=len(todo), desc=f"embed {image_set.key}", unit="img", disable=not self.progress or not todo)
         for shard, shard_ids in by_shard.items():
-            with h5py.File(image_set.paths[shard], "r") as f:
+            with open_shard(image_set.paths[shard]) as f:
                 for start in range(0, len(shard_ids), self.batch_size):
                     batch_ids = shard_ids[start:start + self.batch_size]
                     rows = [index[i][1] for i in batch_ids]  # increasing: h5py fancy indexing needs it

@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-import h5py
 import numpy as np
 import pandas as pd
 
 from ..atomic import write_dataframe
 from ..degrade import resize_batch
+from ..h5io import open_shard
 from .conditions import Condition, EmbeddingCache, build_conditions, build_image_sets, read_people, shard_index
 from .erc import REJECT_FRACTIONS, erc_auc, erc_curve, fnmr_at, recognizability, ui_centre
 from .identification import rank1_accuracy, split_gallery
@@ -71,7 +71,7 @@ def read_faces(paths: Sequence[str], ids: Sequence[str]) -> np.ndarray:
     out = {}
     for shard in sorted({index[i][0] for i in ids}):
         wanted = sorted((index[i][1], i) for i in ids if index[i][0] == shard)
-        with h5py.File(paths[shard], "r") as f:
+        with open_shard(paths[shard]) as f:
             images = f["images"][[row for row, _ in wanted]]
         out.update({image_id: image for (_, image_id), image in zip(wanted, images)})
     return np.stack([out[i] for i in ids])

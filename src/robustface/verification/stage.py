@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-import h5py
 import numpy as np
 import pandas as pd
 
 from ..atomic import write_dataframe
+from robustface.h5io import open_shard
 from .conditions import Condition, EmbeddingCache, ImageSet, build_conditions, build_image_sets, read_people
 from .figures import pick_accuracy_conditions, plot_accuracy_vs_threshold, plot_roc
 from .pairs import Pair, all_pairs, assign_folds, load_pairs, read_mfr2_labels, write_rejects
@@ -110,7 +110,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def _hr_size(paths: Sequence[str]) -> int:
-    with h5py.File(paths[0], "r") as f:
+    with open_shard(paths[0]) as f:
         return int(f["images"].shape[1])
 
 

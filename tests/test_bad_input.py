@@ -137,6 +137,17 @@ def test_huge_images_are_rejected_from_the_header_before_decoding(tmp_path):
     assert rejects[0]["reason"] == "image_too_large" and "decompression bomb" in rejects[0]["detail"]
 
 
+def test_running_out_of_memory_on_one_image_is_a_named_reject(tmp_path, monkeypatch):
+    path = tmp_path / "a.png"
+    Image.fromarray(np.full((64, 64, 3), 90, np.uint8)).save(path)
+    with FaceAligner(detectors=["dlib_hog"]) as aligner:
+        def exhausted(_):
+            raise MemoryError
+        monkeypatch.setattr(aligner, "align_path", exhausted)
+        _, rejects = align_rows([{"image_id": "P/a", "person": "P", "split": "train", "path": str(path)}], aligner, progress=False)
+    assert [r["reason"] for r in rejects] == ["image_too_large"] and "out of memory" in rejects[0]["detail"]
+
+
 def test_large_non_jpeg_is_reduced_and_detectors_stay_in_budget(tmp_path, astronaut):
     big = np.asarray(Image.fromarray(astronaut).resize((2600, 2600)))
     path = tmp_path / "big.png"

@@ -86,6 +86,40 @@ def test_editing_one_model_reruns_only_that_model(finished_run):
     assert "sr/bicubic" not in out.split("Job stats:")[0]
 
 
+def test_sr_covers_exactly_the_faces_its_consumers_need(finished_run, tmp_path):
+    """With a pairs file and a 2-face metrics sample, the clean SR file holds the pairs' probe faces
+    plus those 2 faces and nothing else; the SR metrics measure only their 2."""
+    import copy
+    import shutil
+
+    import h5py
+
+    from robustface.h5io import read_strings
+    from robustface.superres.faces import metrics_ids, read_manifest
+
+    workdir = tmp_path / "run"
+    shutil.copytree(finished_run, workdir, symlinks=True)  # copy2: mtimes kept, only the edit reruns
+    (workdir / "pairs.txt").write_text("2\nEileen_Collins\t1\t2\nTom_Hanks\t2\t1\n"
+                                       "Eileen_Collins\t1\tTom_Hanks\t2\nGroup_Person_1\t1\tGroup_Person_3\t2\n")
+    edited = copy.deepcopy(SMALL)
+    edited["superres"]["models"]["realesrgan"]["enabled"] = False
+    edited["verification"]["pairs"] = "pairs.txt"
+    edited["metrics"] = {"sr_max_faces": 2}
+    (workdir / "test_config.yaml").write_text(yaml.safe_dump(edited))
+    sr_file, per_face = "resources/sample/sr/bicubic/clean/16.h5", "results/sr_metrics/sample/bicubic/clean/16.csv"
+    proc = snakemake(workdir, sr_file, per_face)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    probes = {"Eileen_Collins_0002", "Tom_Hanks_0001", "Tom_Hanks_0002", "Group_Person_3_0002"}
+    measured = set(metrics_ids(read_manifest(workdir / "resources/sample/manifest.csv"), None, 2))
+    with h5py.File(workdir / "resources/sample/aligned/shard-0000.h5") as a, \
+            h5py.File(workdir / "resources/sample/aligned/shard-0001.h5") as b:
+        aligned = set(read_strings(a, "image_id")) | set(read_strings(b, "image_id"))
+    with h5py.File(workdir / sr_file) as f:
+        assert set(read_strings(f, "image_id")) == (probes | measured) & aligned
+    with open(workdir / per_face) as f:
+        assert {row["image_id"] for row in csv.DictReader(f)} == measured & aligned
+
+
 def test_lint_is_clean():
     proc = subprocess.run([SNAKEMAKE, "--lint"], cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and "Lints for" not in proc.stdout + proc.stderr, proc.stdout[-3000:]

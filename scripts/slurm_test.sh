@@ -212,8 +212,8 @@ submitted() { sed -n 's/.*has been submitted with SLURM jobid \([0-9]*\).*/\1/p'
 unset ROBUSTFACE_SLURM_ACCOUNT ROBUSTFACE_SLURM_PARTITION ROBUSTFACE_SLURM_GPU_PARTITION \
   ROBUSTFACE_SLURM_GPUS ROBUSTFACE_SLURM_GPU_MODEL SLURM_CONF
 say "local run and SLURM run (profiles/slurm as shipped)"
-start_smk smk-local local "$STATE/local.log" 300 --profile "$REPO/profiles/local" -- results/sr_metrics.csv
-start_smk smk-slurm slurm "$STATE/slurm.log" 420 "${SLURM_ARGS[@]}" -- results/sr_metrics.csv
+start_smk smk-local local "$STATE/local.log" 600 --profile "$REPO/profiles/local" -- results/sr_metrics.csv
+start_smk smk-slurm slurm "$STATE/slurm.log" 720 "${SLURM_ARGS[@]}" -- results/sr_metrics.csv
 finish_smk smk-slurm || die "SLURM run failed or timed out ($STATE/slurm.log): $(tail -n 30 "$STATE/slurm.log")"
 finish_smk smk-local || die "local run failed ($STATE/local.log): $(tail -n 30 "$STATE/local.log")"
 
@@ -239,7 +239,7 @@ stop_recorded slurmctld
 write_conf 1
 start_slurm
 export ROBUSTFACE_SLURM_GPU_PARTITION=gpu
-start_smk smk-slurm slurm "$STATE/gpu.log" 300 "${SLURM_ARGS[@]}" --forcerun superres -- results/sr_metrics.csv
+start_smk smk-slurm slurm "$STATE/gpu.log" 480 "${SLURM_ARGS[@]}" --forcerun superres -- results/sr_metrics.csv
 finish_smk smk-slurm || die "SLURM run on the GPU cluster failed ($STATE/gpu.log): $(tail -n 30 "$STATE/gpu.log")"
 unset ROBUSTFACE_SLURM_GPU_PARTITION
 grep -q "GPUS=auto -> 1" "$STATE/gpu.log" || die "the profile did not detect the GPU partition"
@@ -265,7 +265,7 @@ say "GPU cluster: $n_sr SR jobs with --gpus=1 on partition gpu, the others on cp
 
 # --- scancel: the run must fail promptly, not wait forever -----------------------------------------
 say "scancel check"
-start_smk smk-slurm slurm "$STATE/cancel.log" 180 "${SLURM_ARGS[@]}" --forcerun sr_metrics -- results/sr_metrics.csv
+start_smk smk-slurm slurm "$STATE/cancel.log" 240 "${SLURM_ARGS[@]}" --forcerun sr_metrics -- results/sr_metrics.csv
 jobid=""
 for _ in $(seq 120); do
   jobid=$(submitted "$STATE/cancel.log" | head -n 1)

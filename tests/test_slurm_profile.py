@@ -9,7 +9,7 @@ from snakemake.profiles import ProfileConfigFileParser
 
 PROFILE = Path(__file__).resolve().parents[1] / "profiles" / "slurm" / "config.yaml"
 SWITCHES = ("ACCOUNT", "PARTITION", "GPU_PARTITION", "GPUS", "GPU_MODEL")
-ACCEL_RULES = ("superres", "train")
+ACCEL_RULES = ("superres", "train", "train_sr")
 
 
 def parse(monkeypatch, tmp_path, sinfo_output=None, **env):
@@ -85,6 +85,11 @@ def test_auto_asks_a_gpu_where_the_partition_has_one(monkeypatch, tmp_path, sinf
     env = {"GPU_PARTITION": partition} if partition else {}
     parsed = parse(monkeypatch, tmp_path, sinfo_output=sinfo_output, **env)
     assert rule_resources(parsed, "superres")["gpu"] == gpus
+
+
+def test_a_bad_gpus_value_is_named(monkeypatch, tmp_path):
+    with pytest.raises(Exception, match="GPUS must be auto or a number of GPUs, not 'yes'"):
+        parse(monkeypatch, tmp_path, GPUS="yes")
 
 
 def test_status_from_squeue(monkeypatch, tmp_path):

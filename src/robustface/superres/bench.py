@@ -12,6 +12,7 @@ Goals (issue #11, on an H100-class GPU, Real-ESRGAN): >= 10k faces/s at 16 px, >
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -89,6 +90,7 @@ def benchmark_speed(tmp: Path, device: str = "auto", models: tuple[str, ...] = (
               if device == "cuda" else None}
              for m, by_res in GOALS_CUDA.items() for r, g in by_res.items()]
     return {"device": device, "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None, "rows": rows,
+            "load_average_1m": os.getloadavg()[0],  # a shared CPU box: read the CPU numbers with it
             "goals": goals,
             "note": "faces_per_s = steady state (after the first batch); startup_share = share of the job wall time "
                     "not spent in steady-state compute (interpreter, imports, weights, first batch, writing). "

@@ -195,6 +195,43 @@ def test_a_sideways_face_is_a_named_reject_not_a_sideways_crop(tmp_path, astrona
     assert "deg apart" in rejects[0]["detail"]
 
 
+class _BoxOnly:
+    """Finds faces like BlazeFace but reports boxes only, as dlib's detectors do."""
+
+    name = "box_only"
+
+    def __init__(self):
+        from robustface.align.detect import BlazeFaceDetector
+
+        self.inner = BlazeFaceDetector()
+
+    def detect(self, rgb):
+        from robustface.align.boxes import shape_box
+        from robustface.align.detect import Detection
+
+        return [Detection(shape_box("blazeface", d), d.score) for d in self.inner.detect(rgb)]
+
+    def close(self):
+        self.inner.close()
+
+
+def test_a_later_detector_without_keypoints_is_checked_against_earlier_eyes(monkeypatch, astronaut):
+    """dlib's MMOD finds a sideways face too and has no keypoints: BlazeFace's eyes, seen earlier in
+    the chain on the same face, still veto the upright fit."""
+    from robustface.align import detect
+
+    monkeypatch.setitem(detect.DETECTORS, "box_only", _BoxOnly)
+    sideways = np.ascontiguousarray(np.rot90(astronaut))
+    with FaceAligner(detectors=["box_only"]) as alone:
+        assert alone.align_image(sideways).detector == "box_only"  # no eyes to compare: the sideways fit passes
+    with FaceAligner(detectors=["blazeface", "box_only"]) as chain:
+        with pytest.raises(Reject) as err:
+            chain.align_image(sideways)
+        assert err.value.reason == "landmarks_disagree_with_detector"
+        assert "blazeface: landmarks_disagree" in err.value.detail and "box_only: landmarks_disagree" in err.value.detail
+        assert chain.align_image(astronaut).detector == "blazeface"
+
+
 # --- sr_metrics.csv says which dataset and how many inputs were rejected ----------------------------
 
 def test_sr_metrics_carry_dataset_and_rejected_count(tmp_path):

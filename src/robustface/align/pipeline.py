@@ -21,11 +21,12 @@ DEFAULT_DETECTORS = ("blazeface", "dlib_hog", "dlib_hog_up2", "dlib_mmod")
 class Reject(Exception):
     """A named, recorded reason why an input yields no aligned face."""
 
-    def __init__(self, reason: str, detail: str = "", chain: bool = False):
+    def __init__(self, reason: str, detail: str = "", chain: bool = False, keypoints: np.ndarray | None = None):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
         self.chain = chain  # True: the image decoded but no detector of the chain gave a good face
+        self.keypoints = keypoints  # a chain member's eye keypoints, for a later box (median box) there
 
 
 @dataclass
@@ -176,24 +177,28 @@ class FaceAligner:
 
     def align_image(self, rgb: np.ndarray) -> AlignedFace:
         failures: list[tuple[str, str, str]] = []
+        seen_eyes = None  # eye keypoints of an earlier member (BlazeFace): members without any are checked against them
         for name in self.detector_names:
             detections = self._detector(name).detect(rgb)
             if not detections:
                 failures.append((name, "no_face", ""))
                 continue
             chosen, note = choose_face(detections, rgb.shape)
+            if chosen.keypoints is not None:
+                seen_eyes = chosen.keypoints
             if min(chosen.box[2], chosen.box[3]) < self.min_face_px:
                 failures.append((name, "face_too_small", f"box {chosen.box[2]:.0f}x{chosen.box[3]:.0f} < {self.min_face_px}px"))
                 continue
             box = shape_box(name, chosen) if self.convert_boxes else chosen.box
+            keypoints = chosen.keypoints if chosen.keypoints is not None else eyes_in_box(seen_eyes, box)
             try:
-                face = self.align_box(rgb, box, name, chosen.score, chosen.keypoints)
+                face = self.align_box(rgb, box, name, chosen.score, keypoints)
             except Reject as r:
                 failures.append((name, r.reason, r.detail))
                 continue
             face.notes = ([note] if note else []) + [_retry_note(failures)] * bool(failures)
             return face
-        raise chain_reject(failures)
+        raise chain_reject(failures, seen_eyes)
 
     def align_box(self, rgb: np.ndarray, box: Box, detector: str, score: float = 0.0,
                   keypoints: np.ndarray | None = None) -> AlignedFace:
@@ -231,11 +236,21 @@ def _retry_note(failures: list[tuple[str, str, str]]) -> str:
     return "retried after " + ", ".join(f"{name}: {reason}" for name, reason, _ in failures)
 
 
-def chain_reject(failures: list[tuple[str, str, str]]) -> Reject:
+def eyes_in_box(keypoints: np.ndarray | None, box: Box) -> np.ndarray | None:
+    """The keypoints when both eyes (rows 0, 1) lie inside `box` (the same face), else None."""
+    if keypoints is None:
+        return None
+    x, y, w, h = box
+    eyes = np.asarray(keypoints)[:2]
+    inside = (eyes[:, 0] >= x) & (eyes[:, 0] <= x + w) & (eyes[:, 1] >= y) & (eyes[:, 1] <= y + h)
+    return keypoints if inside.all() else None
+
+
+def chain_reject(failures: list[tuple[str, str, str]], keypoints: np.ndarray | None = None) -> Reject:
     """One named reject for a chain where every member failed: the first reason other than
     `no_face` (a found face that failed a check says more than detectors that found nothing),
     with every member's outcome in the detail."""
     found = [f for f in failures if f[1] != "no_face"]
     reason = found[0][1] if found else "no_face"
     detail = "; ".join(f"{name}: {reason_}" + (f" ({detail})" if detail else "") for name, reason_, detail in failures)
-    return Reject(reason, detail, chain=True)
+    return Reject(reason, detail, chain=True, keypoints=keypoints)

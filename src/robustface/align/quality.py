@@ -25,7 +25,9 @@ compared with them (`landmarks_disagree_with_detector`): offset in inter-ocular 
 keypoints) and angle between the two eye lines. On 3175 upright LFW DevTrain photos the offset
 is 0.08 (median, p99 0.21) and the angle 1.7 deg (p99 7.8); on 478 of the same photos turned 90 deg
 either way it is 0.95 (median, min 0.39) and 80 deg. Limits 0.6 and 40 deg reject 469/478 sideways
-faces and 2/3175 upright ones (which the next detector of the chain then gets).
+faces and 2/3175 upright ones (which the next detector of the chain then gets). A later member
+without keypoints (dlib's detectors, which find some sideways faces too; the median box) is
+checked against the eyes BlazeFace saw, when both lie inside its box.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ import numpy as np
 from tqdm import tqdm
 
 from robustface.align.boxes import median_box
-from robustface.align.pipeline import DEFAULT_DETECTORS, DEFAULT_MAX_IMAGE_PX, AlignedFace, FaceAligner, Reject, with_source_mode
+from robustface.align.pipeline import DEFAULT_DETECTORS, DEFAULT_MAX_IMAGE_PX, AlignedFace, FaceAligner, Reject, eyes_in_box, with_source_mode
 from robustface.atomic import write_csv
 from robustface.h5io import write_shard
 from robustface.provenance import provenance_attrs
@@ -74,7 +74,7 @@ def _median_box_fallback(rows: list[dict], results: list, aligner: FaceAligner, 
         if box is None:
             continue
         try:
-            face = aligner.align_box(rgb, box, "median_box")
+            face = aligner.align_box(rgb, box, "median_box", keypoints=eyes_in_box(result.keypoints, box))
         except Reject as r:
             results[k] = (failed[0], f"{failed[1]}; median_box: {r.reason}")
             continue

@@ -101,6 +101,9 @@ def test_sr_metrics_measures_only_the_listed_faces(shards, tmp_path):
         assert row.psnr_y == pytest.approx(expected["psnr_y"][ids.index(row.image_id)])
     sidecar = json.loads(Path(f"{tmp_path / 'per_face.csv'}.json").read_text())
     assert sidecar["unmatched_sr_rows"] == 1  # Nobody_0001: listed, in SR, not in HR
+    (tmp_path / "none.txt").write_text("Absent_0001\n")
+    with pytest.raises(ValueError, match="none of the 1 faces listed in .*none.txt"):
+        _run_stage(root, tmp_path / "none.csv", "--recognizer", "none", "--ids", str(tmp_path / "none.txt"))
 
 
 def test_sr_metrics_rejects_size_mismatch(shards, tmp_path):

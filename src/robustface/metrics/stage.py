@@ -173,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
                         "psnr_rgb": quality["psnr_rgb"][j], "lpips": lp[j], "id_cos": id_cos[j],
                         "recognizer": recognizer, "notes": "" if lpips_status.ok else f"lpips: {lpips_status.reason}",
                     })
+    if not rows and listed is not None:
+        raise ValueError(f"none of the {len(listed)} faces listed in {args.ids} is in both the SR and the HR shards "
+                         "(check metrics.sr_splits / sr_max_faces: the list may select no aligned face)")
     if not rows:
         raise ValueError(f"no SR image_id matched an HR image_id ({unmatched} SR rows, HR shards: {args.hr})")
     if cache:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from .published import OBJECTIVE_SETTINGS, objective_class
+from .objective_specs import OBJECTIVE_SETTINGS, objective_spec
 
 EXTERNAL_TEACHERS = ("sface", "dlib", "insightface_onnx")  # pretrained recognizers (robustface.metrics.identity)
 
@@ -90,7 +90,7 @@ def resolve_settings(method: str, overrides: dict | None = None) -> dict:
         raise ValueError(f"method {method!r}: unknown setting(s) {unknown}; known: {sorted(DEFAULTS)}")
     settings.update(overrides)
     settings["method"], settings["base"] = method, base
-    objective_class(settings["objective"])  # an unknown objective is an error here, before any job
+    objective_spec(settings["objective"])  # an unknown objective is an error here, before any job
     if uses_teacher(settings) and not settings["teacher"]:
         raise ValueError(f"method {method!r}: kd_lambda or rkd_lambda > 0 (or objective {settings['objective']!r}) needs a `teacher`")
     if settings["ce_weight"] <= 0 and not uses_teacher(settings):
@@ -99,13 +99,13 @@ def resolve_settings(method: str, overrides: dict | None = None) -> dict:
 
 
 def uses_teacher(settings: dict) -> bool:
-    objective = objective_class(settings.get("objective"))
+    objective = objective_spec(settings.get("objective"))
     return settings["kd_lambda"] > 0 or settings["rkd_lambda"] > 0 or bool(objective and objective.needs_teacher)
 
 
 def mechanism_on(settings: dict) -> bool | None:
     """Whether a published method's own mechanism is on (False: its ablation); None: no objective."""
-    objective = objective_class(settings.get("objective"))
+    objective = objective_spec(settings.get("objective"))
     return objective.mechanism_on(settings) if objective else None
 
 
@@ -120,7 +120,7 @@ METHOD_SCOPED_KEYS = {"occlusion_ratio", "lr_ratio", "teacher", "kd_lambda", "rk
 def _scoped_key_applies(base: str, key: str) -> bool:
     """A method-scoped common key reaches `base` when its built-in entry uses the key (or its
     objective owns it)."""
-    objective = objective_class(METHODS[base].get("objective"))
+    objective = objective_spec(METHODS[base].get("objective"))
     return bool(METHODS[base].get(key)) or bool(objective and key in objective.SETTINGS)
 
 

@@ -7,18 +7,13 @@ from .base import Context, Objective, Step
 from .pairwise import PairwiseKD
 from .ri import RIDiversion
 from .rikd import RIKD
+from ..objective_specs import OBJECTIVE_PARTS, OBJECTIVE_SETTINGS, objective_spec
 
 OBJECTIVES: dict[str, type[Objective]] = {cls.name: cls for cls in (PairwiseKD, ALOB, RIKD, RIDiversion)}
-OBJECTIVE_SETTINGS: dict = {k: v for cls in OBJECTIVES.values() for k, v in cls.SETTINGS.items()}
-OBJECTIVE_PARTS: list[str] = list(dict.fromkeys(p for cls in OBJECTIVES.values() for p in cls.PARTS))
 
 
 def objective_class(name: str | None) -> type[Objective] | None:
-    if name is None:
-        return None
-    if name not in OBJECTIVES:
-        raise ValueError(f"unknown objective {name!r}; choose one of {sorted(OBJECTIVES)}")
-    return OBJECTIVES[name]
+    return OBJECTIVES[name] if objective_spec(name) else None
 
 
 __all__ = ["OBJECTIVES", "OBJECTIVE_PARTS", "OBJECTIVE_SETTINGS", "Context", "Objective", "Step", "objective_class"]

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..objective_specs import ALOBSpec
 from .base import Context, Objective, Step
 
 ADVERSARY_SCALE = 16.0  # logit scale of the adversary's cosine classifier
@@ -60,10 +61,7 @@ class Trimmer(nn.Module):
         return self.net(feature_map.mean(dim=(2, 3)))
 
 
-class ALOB(Objective):
-    name = "alob"
-    SETTINGS = {"trimmer": True, "purification": True, "grl_lambda": 1.0, "adv_weight": 1.0}
-    PARTS = ("adv_loss", "purified_share")
+class ALOB(ALOBSpec, Objective):
 
     def __init__(self, settings: dict, ctx: Context):
         super().__init__(settings, ctx)
@@ -76,10 +74,6 @@ class ALOB(Objective):
     @staticmethod
     def model_spec(settings: dict) -> dict:
         return {"trimmer": bool(settings["trimmer"]), "purification": bool(settings["purification"])}
-
-    @staticmethod
-    def mechanism_on(settings: dict) -> bool:
-        return bool(settings["trimmer"] and settings["purification"])
 
     def forward(self, step: Step):
         if self.adversary is None:

@@ -9,11 +9,12 @@ map) are not here but in the network (model.FaceRecognizer, switched on by `mode
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
+
+from ..objective_specs import ObjectiveSpec
 
 
 @dataclass
@@ -41,11 +42,9 @@ class Step:
     model: nn.Module
 
 
-class Objective(nn.Module):
-    name: ClassVar[str]
-    SETTINGS: ClassVar[dict[str, Any]] = {}   # its own settings with their defaults
-    PARTS: ClassVar[tuple[str, ...]] = ()     # loss.csv columns it reports
-    needs_teacher: ClassVar[bool] = False
+class Objective(ObjectiveSpec, nn.Module):
+    """A published method's loss module; its name, settings, parts, needs_teacher and
+    mechanism_on come from its spec (objective_specs.py, torch-free for the planner)."""
 
     def __init__(self, settings: dict, ctx: Context):
         super().__init__()
@@ -55,11 +54,6 @@ class Objective(nn.Module):
     def model_spec(settings: dict) -> dict:
         """ModelSpec fields this method sets (modules that stay in the network at inference)."""
         return {}
-
-    @staticmethod
-    def mechanism_on(settings: dict) -> bool:
-        """Whether the method's own mechanism is active (False: the method's ablation)."""
-        return True
 
     def forward(self, step: Step) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         raise NotImplementedError

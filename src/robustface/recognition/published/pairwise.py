@@ -23,6 +23,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..objective_specs import PairwiseKDSpec
 from .base import Context, Objective, Step
 
 PAIR_LOSSES = ("cosine", "mse", "margin_cosine")
@@ -63,11 +64,7 @@ def pair_distillation(student_raw: torch.Tensor, teacher: torch.Tensor, kind: st
     raise ValueError(f"unknown pair_loss {kind!r}; choose one of {PAIR_LOSSES}")
 
 
-class PairwiseKD(Objective):
-    name = "pairwise_kd"
-    SETTINGS = {"pair_loss": "cosine", "pair_lambda": 1.0, "pair_margin": 0.2, "dynamic_balancing": True}
-    PARTS = ("pair_loss", "distilled_share")
-    needs_teacher = True
+class PairwiseKD(PairwiseKDSpec, Objective):
 
     def __init__(self, settings: dict, ctx: Context):
         super().__init__(settings, ctx)
@@ -84,10 +81,6 @@ class PairwiseKD(Objective):
             print(f"[train] dynamic balancing: the teacher classifies {judged.float().mean():.1%} of "
                   f"{len(rows)} training faces correctly; only those are distilled")
         self.register_buffer("teacher_correct", correct.to(ctx.device), persistent=False)
-
-    @staticmethod
-    def mechanism_on(settings: dict) -> bool:
-        return bool(settings["dynamic_balancing"])
 
     def forward(self, step: Step):
         s = self.settings

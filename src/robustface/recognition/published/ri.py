@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..objective_specs import RIDiversionSpec
 from .base import Context, Objective, Step
 
 
@@ -52,11 +53,7 @@ class PerceptibilityAttention(nn.Module):
         return 2.0 * torch.sigmoid(self.net(feature_map))
 
 
-class RIDiversion(Objective):
-    name = "ri_diversion"
-    SETTINGS = {"diversion_lambda": 1.0, "ri_margin": 0.0, "perceptibility_attention": True, "ui_res": 8,
-                "ui_faces": 16, "ui_momentum": 0.9}
-    PARTS = ("div_loss", "ui_cos")
+class RIDiversion(RIDiversionSpec, Objective):
 
     def __init__(self, settings: dict, ctx: Context):
         super().__init__(settings, ctx)
@@ -68,10 +65,6 @@ class RIDiversion(Objective):
     @staticmethod
     def model_spec(settings: dict) -> dict:
         return {"attention": bool(settings["perceptibility_attention"])}
-
-    @staticmethod
-    def mechanism_on(settings: dict) -> bool:
-        return settings["diversion_lambda"] > 0 and bool(settings["perceptibility_attention"])
 
     @torch.no_grad()
     def update_centre(self, model: nn.Module, x: torch.Tensor) -> None:

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..objective_specs import RIKDSpec
 from .base import Context, Objective, Step
 
 
@@ -37,11 +38,7 @@ def posterior_kl(teacher_logits: torch.Tensor, student_logits: torch.Tensor, tem
     return temperature**2 * F.kl_div(log_p_s, log_p_t, log_target=True, reduction="batchmean")
 
 
-class RIKD(Objective):
-    name = "rikd"
-    SETTINGS = {"shared_classifier": True, "kd_temperature": 4.0, "rikd_lambda": 1.0, "rikd_scale": 30.0}
-    PARTS = ("kl_loss", "student_ce_loss", "teacher_ce_loss")
-    needs_teacher = True
+class RIKD(RIKDSpec, Objective):
 
     def __init__(self, settings: dict, ctx: Context):
         super().__init__(settings, ctx)
@@ -54,10 +51,6 @@ class RIKD(Objective):
         self.student_classifier = None
         if not settings["shared_classifier"]:
             self.student_classifier = nn.Parameter(torch.randn(ctx.n_classes, centres.shape[1]) * 0.01)
-
-    @staticmethod
-    def mechanism_on(settings: dict) -> bool:
-        return bool(settings["shared_classifier"])
 
     def forward(self, step: Step):
         s = self.settings

@@ -28,6 +28,9 @@ envvars:
 
 validate(config, schema="workflow/schemas/config.schema.yaml")
 
+# `snakemake --report results/report.html` after a run: tables, figures, captions (workflow/report/).
+report: "workflow/report/workflow.rst"
+
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"

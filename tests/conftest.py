@@ -43,3 +43,11 @@ def aligner():
 
     with FaceAligner() as a:
         yield a
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> Path:
+    """The work directory of one finished sample run: its tables and figures (tests/sample_run.py)."""
+    from sample_run import run_all
+
+    return run_all(tmp_path_factory.mktemp("sample_run"))

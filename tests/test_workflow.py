@@ -5,32 +5,14 @@ from __future__ import annotations
 import csv
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from pngcheck import distinct_colours, read_rgb
+from sample_run import SMALL, SNAKEMAKE, snakemake
 
 REPO = Path(__file__).resolve().parents[1]
-SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
-
-SMALL = {
-    "dataset": "sample",
-    "n_shards": 2,
-    "degrade": {"resolutions": [16]},
-    "variants": ["clean", "sunglasses"],
-    "recognition": {"methods": {}},
-    "verification": {"conditions": ["lr", "sr"]},
-    "superres": {"models": {"bicubic": {"enabled": True},
-                            "realesrgan": {"enabled": True, "weights": "resources/weights/RealESRGAN_x4plus_ncnn.pth"},
-                            "gfpgan": {"enabled": "auto"}}},
-}
-
-
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile",
-           str(workdir / "test_config.yaml"), "--cores", "2", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
 def planned_jobs(dry_run_output: str) -> dict[str, int]:
@@ -40,13 +22,8 @@ def planned_jobs(dry_run_output: str) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("workflow")
-    (workdir / "config.yaml").write_text((REPO / "config.yaml").read_text())
-    (workdir / "test_config.yaml").write_text(yaml.safe_dump(SMALL))
-    proc = snakemake(workdir, "results/sr_metrics.csv", "results/figures/sr_grid_clean.png")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return workdir
+def finished_run(sample_run):
+    return sample_run
 
 
 def test_default_run_writes_sr_metrics_for_every_model_and_names_missing_weights(finished_run):
@@ -63,7 +40,10 @@ def test_default_run_writes_sr_metrics_for_every_model_and_names_missing_weights
         assert row["lpips_mean"] == "" and "alexnet" in row["lpips_status"]
     gfpgan = rows["gfpgan"]
     assert gfpgan["psnr_y_mean"] == "" and "GFPGANv1.4.pth" in gfpgan["status"] and "sha256=" in gfpgan["status"]
-    assert (finished_run / "results/figures/sr_grid_clean.png").stat().st_size > 10_000
+    grid = read_rgb(finished_run / "results/figures/sr_grid_clean.png")
+    columns = 1 + len(SMALL["degrade"]["resolutions"]) * 3  # HR, then per resolution: LR, bicubic, realesrgan
+    assert grid.shape == (round((4 * 1.6 + 0.2) * 150), round(columns * 1.6 * 150), 3)  # grid_faces = 4 rows
+    assert distinct_colours(grid) > 3000  # face pixels, not empty axes
 
 
 def test_noop_rerun_does_nothing(finished_run):

@@ -13,7 +13,8 @@ rule method_eval:
     output:
         summary="results/method_eval/{method}.csv",
         curves="results/method_eval/{method}-erc.csv",
-        figure="results/figures/erc/{method}.png",
+        figure=report("results/figures/erc/{method}.png", caption="../report/erc.rst", category="Method comparison",
+                      labels={"method": "{method}", "figure": "ERC"}),
     params:
         args=lambda w: VERIFY.args(w.method),
         settings=VERIFY.settings,
@@ -36,11 +37,15 @@ rule method_comparison:
         summaries=expand("results/method_eval/{method}.csv", method=VERIFY_METHODS),
         curves=expand("results/method_eval/{method}-erc.csv", method=VERIFY_METHODS),
     output:
-        table="results/method_comparison.csv",
-        ablation="results/method_ablation.csv",
+        table=report("results/method_comparison.csv", caption="../report/method_comparison.rst",
+                     category="Method comparison", labels={"method": "all", "figure": "comparison table"}),
+        ablation=report("results/method_ablation.csv", caption="../report/method_ablation.rst",
+                        category="Method comparison", labels={"method": "all", "figure": "ablation table"}),
         curves="results/erc_curves.csv",
-        figure="results/figures/method_comparison.png",
-        erc_figure="results/figures/method_comparison_erc.png",
+        figure=report("results/figures/method_comparison.png", caption="../report/method_comparison_figure.rst",
+                      category="Method comparison", labels={"method": "all", "figure": "accuracy and rank-1"}),
+        erc_figure=report("results/figures/method_comparison_erc.png", caption="../report/method_comparison_erc.rst",
+                          category="Method comparison", labels={"method": "all", "figure": "ERC"}),
     params:
         roles=as_json(METHOD_ROLES),
     log:

@@ -27,7 +27,8 @@ rule sr_metrics:
                         model=SR_MODELS_RUN, variant=VARIANTS, res=RESOLUTIONS),
         rejects=REJECTS,
     output:
-        "results/sr_metrics.csv",
+        report("results/sr_metrics.csv", caption="../report/sr_metrics.rst", category="Super-resolution",
+               labels={"figure": "SR metrics table", "variant": "all"}),
     params:
         missing=as_json(PLAN.sr_missing),
         dataset=DS,
@@ -45,7 +46,8 @@ rule sr_grid:
     input:
         unpack(lambda w: PLAN.grid_inputs(w.variant)),
     output:
-        "results/figures/sr_grid_{variant}.png",
+        report("results/figures/sr_grid_{variant}.png", caption="../report/sr_grid.rst", category="Super-resolution",
+               labels={"figure": "SR grid", "variant": "{variant}"}),
     params:
         args=lambda w: PLAN.grid_args(w.variant),
         n_faces=config["metrics"]["grid_faces"],

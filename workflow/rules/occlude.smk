@@ -30,8 +30,10 @@ rule occlusion_report:
         shards=expand(f"resources/{DS}/occluded/{{otype}}/shard-{{shard}}.h5", otype=OCC_TYPES, shard=SHARDS),
         rejects=expand(f"resources/{DS}/occluded/{{otype}}/rejects-{{shard}}.csv", otype=OCC_TYPES, shard=SHARDS),
     output:
-        stats="results/occlusion_stats.csv",
-        sheets=expand("results/figures/occlusion/{otype}.png", otype=OCC_TYPES),
+        stats=report("results/occlusion_stats.csv", caption="../report/occlusion_stats.rst", category="Occlusion",
+                     labels={"figure": "stats table", "type": "all"}),
+        sheets=[report(f"results/figures/occlusion/{t}.png", caption="../report/occlusion_sheet.rst",
+                       category="Occlusion", labels={"figure": "contact sheet", "type": t}) for t in OCC_TYPES],
     params:
         args=report_args(DS, OCC_TYPES, SHARDS),
         sheets_dir=lambda w, output: os.path.dirname(output.sheets[0]),

@@ -33,7 +33,8 @@ rule train:
     output:
         best="results/models/{method}/best.pt",
         loss="results/models/{method}/loss.csv",
-        figure="results/models/{method}/train_loss.png",
+        figure=report("results/models/{method}/train_loss.png", caption="../report/train_loss.rst",
+                      category="Recognition training", labels={"method": "{method}"}),
     params:
         settings=lambda w: as_json(config_overrides(RECOGNITION, w.method)),
         files=lambda w: PLAN.train_args(w.method),

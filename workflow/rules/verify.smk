@@ -32,8 +32,11 @@ rule verify:
     output:
         metrics="results/verification/{method}.csv",
         rejects="results/verification/{method}-rejects.csv",
-        roc="results/figures/verification/{method}/roc.png",
-        accuracy="results/figures/verification/{method}/accuracy_vs_threshold.png",
+        roc=report("results/figures/verification/{method}/roc.png", caption="../report/roc.rst",
+                   category="Verification", labels={"method": "{method}", "figure": "ROC"}),
+        accuracy=report("results/figures/verification/{method}/accuracy_vs_threshold.png",
+                        caption="../report/accuracy_vs_threshold.rst", category="Verification",
+                        labels={"method": "{method}", "figure": "accuracy vs threshold"}),
     params:
         args=lambda w: VERIFY.args(w.method),
         settings=VERIFY.settings,
@@ -56,8 +59,10 @@ rule verification_metrics:
         metrics=expand("results/verification/{method}.csv", method=VERIFY_METHODS),
         losses=[VERIFY.loss_csv(m) for m in TRAINED_METHODS],
     output:
-        metrics="results/verification_metrics.csv",
-        loss_figure=["results/figures/training_loss.png"] if TRAINED_METHODS else [],
+        metrics=report("results/verification_metrics.csv", caption="../report/verification_metrics.rst",
+                       category="Verification", labels={"method": "all", "figure": "table"}),
+        loss_figure=[report("results/figures/training_loss.png", caption="../report/training_loss.rst",
+                            category="Recognition training", labels={"method": "all"})] if TRAINED_METHODS else [],
     params:
         loss=" ".join(shlex.quote(f"{m}={VERIFY.loss_csv(m)}") for m in TRAINED_METHODS),
     log:

@@ -62,7 +62,7 @@ def test_editing_one_model_reruns_only_that_model(finished_run):
         (finished_run / "test_config.yaml").write_text(yaml.safe_dump(SMALL))
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout + proc.stderr
-    assert planned_jobs(out) == {"superres": 2, "sr_metrics_per_face": 2, "sr_metrics": 1}  # 2 variants, shards in one job
+    assert planned_jobs(out) == {"superres": 2, "sr_metrics": 2, "aggregate_sr_metrics": 1}  # 2 variants, shards in one job
     assert "sr/bicubic" not in out.split("Job stats:")[0]
 
 

@@ -5,7 +5,7 @@ INGEST_REJECTS = f"resources/{DS}/ingest_rejects.csv"
 REJECTS = f"resources/{DS}/aligned/rejects.csv"
 
 
-rule sample_images:
+rule sample:
     output:
         directory("resources/sample/images"),
     log:

@@ -1,7 +1,7 @@
 # SR outputs vs. HR -> per-face metrics -> results/sr_metrics.csv and the qualitative grid.
 
 
-rule sr_metrics_per_face:
+rule sr_metrics:
     input:
         hr=lambda w: [PLAN.hr_shard(w.variant, s) for s in SHARDS],
         sr=lambda w: PLAN.sr_file(w.model, w.variant, w.res),
@@ -21,7 +21,7 @@ rule sr_metrics_per_face:
         " --variant {wildcards.variant} --res {wildcards.res} --ids {input.ids:q} --out {output:q} {params.args} > {log:q} 2>&1"
 
 
-rule sr_metrics:
+rule aggregate_sr_metrics:
     input:
         per_face=expand(f"results/sr_metrics/{DS}/{{model}}/{{variant}}/{{res}}.csv",
                         model=SR_MODELS_RUN, variant=VARIANTS, res=RESOLUTIONS),

@@ -54,7 +54,7 @@ rule verify:
         " --no-progress > {log:q} 2>&1"
 
 
-rule verification_metrics:
+rule aggregate_verification:
     input:
         metrics=expand("results/verification/{method}.csv", method=VERIFY_METHODS),
         losses=[VERIFY.loss_csv(m) for m in TRAINED_METHODS],

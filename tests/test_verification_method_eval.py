@@ -104,7 +104,7 @@ def _write_sets(root, n_people=5, per_person=3):
             face = np.kron(patterns[p], np.ones((28, 28))) + rng.normal(0, 6, (112, 112))
             images.append(np.repeat(np.clip(face, 0, 255)[..., None], 3, axis=2).astype(np.uint8))
     images = np.stack(images)
-    meta = {"image_id": ids, "person": persons, "split": ["test"] * len(ids)}
+    meta = {"image_id": ids, "person": persons, "split": ["train" if p in ("P0", "P1") else "test" for p in persons]}
     aligned = root / "aligned.h5"
     write_shard(aligned, {"images": images, **meta})
     occluded = images.copy()
@@ -134,6 +134,12 @@ def test_method_eval_writes_rank1_and_erc_for_every_condition(tmp_path, monkeypa
     assert 0 <= clean.erc_auc <= 1 and clean.erc_pairs == len(ids) * (len(ids) - 1) // 2
     curves = pd.read_csv(tmp_path / "c.csv")
     assert set(curves.condition) >= {"clean-clean", "clean-occluded", "occluded-occluded", "labelled-mask"}
+    # the people a DAG's methods trained on are left out for a reference too: same people for every row
+    assert method_eval.main(["--method", "pixels", "--aligned", aligned, "--exclude-people-of-split", "train",
+                             "--summary", str(tmp_path / "s2.csv"), "--curves", str(tmp_path / "c2.csv"),
+                             "--settings", json.dumps({"erc_fmr": 0.1}), "--no-progress"]) == 0
+    clean = pd.read_csv(tmp_path / "s2.csv").iloc[0]
+    assert clean.n_gallery == 3 and clean.n_probes == 6 and clean.erc_pairs == 9 * 8 // 2
 
 
 # ------------------------------------------------------------------ the comparison

@@ -9,6 +9,11 @@ Same inputs as `verify` (pairs, image sets, checkpoint or pretrained recognizer)
 With an MFR2 labels file (real masks), also identification of the masked faces against a
 gallery of unmasked ones, and an ERC curve per labelled mask subset of the clean-clean pairs.
 
+People: a trained method never sees the people it trained on (--trained-split and the names its
+checkpoint records, as in `verify`); --exclude-people-of-split drops a split's people for any
+method, so that in this DAG the pretrained references are scored on the same people as the
+trained methods (every row of the comparison on one footing). `exclude_splits` applies to all.
+
 Outputs: --summary (one row per condition: rank1, n_gallery, n_probes, ERC summary), --curves
 (one row per condition and rejection fraction), --figure (ERC curves).
 """
@@ -32,7 +37,8 @@ from .conditions import Condition, EmbeddingCache, build_conditions, build_image
 from .erc import REJECT_FRACTIONS, erc_auc, erc_curve, fnmr_at, recognizability, ui_centre
 from .identification import rank1_accuracy, split_gallery
 from .pairs import all_pairs, load_pairs, read_mfr2_labels
-from .stage import _group, _hr_size, _mask_state, _sr_key, resolve_embedder
+from .exclusion import split_people
+from .stage import _group, _hr_size, _mask_state, _sr_key, resolve_embedder, trained_people
 
 SUMMARY_COLUMNS = ["method", "condition", "type_or_model", "res", "n_gallery", "n_probes", "rank1", "erc_pairs",
                    "erc_fmr", "erc_fnmr_r0", "erc_fnmr_r10", "erc_fnmr_r30", "erc_auc"]
@@ -46,6 +52,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", required=True)
     p.add_argument("--checkpoint")
+    p.add_argument("--trained-split", help="with --checkpoint: the method trained on this split's people (not evaluated)")
+    p.add_argument("--exclude-people-of-split", help="leave this split's people out for any method (references too)")
     p.add_argument("--embedder-params", default="{}")
     p.add_argument("--pairs", default="all")
     p.add_argument("--pairs-format", choices=["lfw", "mfr2"], default="lfw")
@@ -106,6 +114,14 @@ def _curve_rows(method: str, condition: Condition, type_or_model: str, curve: li
              "res": condition.res or "", **row} for row in curve]
 
 
+def _rank1(gallery, emb_gallery, emb_probe, persons) -> float:
+    """NaN without probes or with fewer than 2 gallery people (identification among one is no test)."""
+    if not gallery.probes or len(gallery.gallery) < 2:
+        return math.nan
+    return rank1_accuracy(np.stack([emb_gallery[i] for i in gallery.gallery]), [persons[i] for i in gallery.gallery],
+                          np.stack([emb_probe[i] for i in gallery.probes]), [persons[i] for i in gallery.probes])
+
+
 def _erc(scores, same, quality, fmr) -> list[dict]:
     """An ERC curve, or [] when the pairs cannot define one (no genuine or no impostor pair)."""
     if len(scores) == 0 or same.all() or not same.any():
@@ -129,10 +145,7 @@ def evaluate_method(embedder, method: str, pairs, sets, ids: list[str], persons:
         valid = [k for k, p in enumerate(pairs) if p.id_a in have_a and p.id_b in have_b]
         emb_a = cache.get(set_a, gallery.gallery + [pairs[k].id_a for k in valid])
         emb_b = cache.get(set_b, gallery.probes + [pairs[k].id_b for k in valid])
-        rank1 = math.nan
-        if gallery.probes:
-            rank1 = rank1_accuracy(np.stack([emb_a[i] for i in gallery.gallery]), [persons[i] for i in gallery.gallery],
-                                   np.stack([emb_b[i] for i in gallery.probes]), [persons[i] for i in gallery.probes])
+        rank1 = _rank1(gallery, emb_a, emb_b, persons)
         curve = []
         if valid:
             a = np.stack([emb_a[pairs[k].id_a] for k in valid])
@@ -174,11 +187,8 @@ def _masked_identification(method, sets, cache, ids, persons, labels) -> dict:
     have = cache.available(aligned)
     gallery = split_gallery(ids, persons, have, have, gallery_ok=lambda i: _mask_state(labels.get(i)) == "unmasked",
                             probe_ok=lambda i: _mask_state(labels.get(i)) == "masked")
-    rank1 = math.nan
-    if gallery.probes:
-        emb = cache.get(aligned, gallery.gallery + gallery.probes)
-        rank1 = rank1_accuracy(np.stack([emb[i] for i in gallery.gallery]), [persons[i] for i in gallery.gallery],
-                               np.stack([emb[i] for i in gallery.probes]), [persons[i] for i in gallery.probes])
+    emb = cache.get(aligned, gallery.gallery + gallery.probes)
+    rank1 = _rank1(gallery, emb, emb, persons)
     condition = Condition("labelled-mask", "masked-probe", None, "aligned", "aligned")
     return _summary(method, condition, "masked-probe", gallery, rank1)
 
@@ -218,9 +228,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                             lr=_group(args.lr, "--lr", int), sr=_group(args.sr, "--sr", _sr_key))
     all_ids, all_persons, splits = read_people(args.aligned)
     excluded = set(settings.get("exclude_splits") or [])
-    ids = [i for i, s in zip(all_ids, splits) if s not in excluded]
+    trained, message = trained_people(args, all_persons, splits)
+    left_out = set(trained or ())
+    if args.exclude_people_of_split:
+        left_out |= split_people(all_persons, splits, args.exclude_people_of_split)
+    print(message)
+    ids = [i for i, person, s in zip(all_ids, all_persons, splits) if s not in excluded and person not in left_out]
     if not ids:
-        raise SystemExit(f"error: every aligned face is in an excluded split {sorted(excluded)}: nothing to evaluate")
+        raise SystemExit(f"error: no aligned face left to evaluate (splits {sorted(excluded)} excluded, "
+                         f"{len(left_out)} people left out)")
     persons = dict(zip(all_ids, all_persons))
     evaluated = set(ids)
     if args.pairs == "all":

@@ -11,8 +11,8 @@ from conftest import lfw_files, requires_lfw
 from robustface.align.pipeline import Reject, load_rgb
 from robustface.align.stage import main as align_main
 from robustface.align.template import ARCFACE_112, alignment_matrix, five_from_68, template, transform_points
-from robustface.h5io import read_attrs, read_shard
 from robustface.atomic import write_csv
+from robustface.h5io import read_attrs, read_shard
 from robustface.ingest import MANIFEST_COLUMNS
 
 

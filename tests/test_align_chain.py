@@ -208,8 +208,8 @@ def test_pair_subset_keeps_both_labels_evenly():
 
 @pytest.mark.skipif(not lfw_available(), reason="LFW sample absent")
 def test_alignment_benchmark_scores_a_small_pair_subset():
-    from robustface.align.bench import benchmark_alignment
     from conftest import LFW_ROOT
+    from robustface.align.bench import benchmark_alignment
 
     out = benchmark_alignment(LFW_ROOT, n_pairs=20, rows=["blazeface", "chain"])
     rows = {r["aligner"]: r for r in out["rows"]}

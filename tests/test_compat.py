@@ -2,9 +2,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
-
 import robustface.compat as compat
+
+import torch
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -14,7 +14,7 @@ def test_torchvision_and_sr_packages_import():
     import gfpgan.archs.gfpganv1_clean_arch  # noqa: F401
     import lpips  # noqa: F401
     import realesrgan  # noqa: F401
-    import torchvision
+    import torchvision  # noqa: F401  (the import under test; it needs torchvision::nms)
 
     # the torchvision::nms op the import needs runs (compiled, or compat's stand-in where _C does
     # not load): box 1 overlaps box 0 with IoU 0.81 and is suppressed, box 2 is disjoint and kept

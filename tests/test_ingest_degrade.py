@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import LFW_ROOT, requires_lfw
-from robustface.degrade import resize_batch, main as degrade_main
+from robustface.degrade import main as degrade_main
+from robustface.degrade import resize_batch
 from robustface.h5io import LazyShards, read_attrs, read_shard, write_shard
 from robustface.ingest import main as ingest_main
 from robustface.metrics.image_quality import psnr_rgb as psnr

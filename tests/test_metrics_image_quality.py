@@ -20,12 +20,14 @@ def _lfw_faces(n: int = 6, size: int = 112) -> np.ndarray:
 
 def _degrade(faces: np.ndarray, factor: int) -> np.ndarray:
     s = faces.shape[1]
-    return np.stack([cv2.resize(cv2.resize(f, (s // factor, s // factor), interpolation=cv2.INTER_AREA), (s, s), interpolation=cv2.INTER_CUBIC) for f in faces])
+    small = [cv2.resize(f, (s // factor, s // factor), interpolation=cv2.INTER_AREA) for f in faces]
+    return np.stack([cv2.resize(f, (s, s), interpolation=cv2.INTER_CUBIC) for f in small])
 
 
 @pytest.fixture(scope="module")
 def basicsr_metrics():
     import robustface.compat  # noqa: F401
+
     from basicsr.metrics import calculate_psnr, calculate_ssim
 
     return calculate_psnr, calculate_ssim

@@ -9,6 +9,7 @@ from robustface.metrics import lpips_metric
 @pytest.fixture(scope="module")
 def random_alexnet(tmp_path_factory):
     import robustface.compat  # noqa: F401
+
     import torchvision
 
     torch.manual_seed(0)

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from robustface.h5io import write_shard
 from pngcheck import distinct_colours, read_rgb
+from robustface.h5io import write_shard
 from robustface.metrics import aggregate, grid, stage
 from robustface.metrics.image_quality import image_quality
 
@@ -43,6 +43,7 @@ def shards(tmp_path_factory):
     write_shard(root / "sr16.h5", {"images": np.concatenate([sr[order], sr[:1]]), "image_id": [ids[i] for i in order] + ["Nobody_0001"]},
                 {"model": "bicubic", "kernel": "bicubic", "hr_size": HR_SIZE, "res": 16})
     import robustface.compat  # noqa: F401
+
     import torchvision
 
     torch.manual_seed(0)

@@ -175,7 +175,8 @@ def test_user_rgba_template_follows_anchors(tmp_path):
     rgba[10:30, 5:95] = (255, 0, 0, 255)  # a red band
     path = tmp_path / "band.png"
     cv2.imwrite(str(path), cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGRA))
-    params = {"kind": "template", "path": str(path), "anchors": [{"xy": [20, 20], "landmarks": list(range(36, 42))}, {"xy": [80, 20], "landmarks": list(range(42, 48))}],
+    params = {"kind": "template", "path": str(path),
+              "anchors": [{"xy": [20, 20], "landmarks": list(range(36, 42))}, {"xy": [80, 20], "landmarks": list(range(42, 48))}],
               "scale_jitter": 0, "rotation_jitter_deg": 0, "shift_jitter": 0}
     image, lm = face(roll_deg=15)
     r = Occluder("eye_band", params)(image, lm, "x", yaw=0.0)

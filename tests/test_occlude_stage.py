@@ -8,10 +8,10 @@ import h5py
 import numpy as np
 import pytest
 
+from pngcheck import read_rgb
 from robustface.h5io import read_attrs, read_shard, seal_shard, write_shard
 from robustface.occlude import bench, report, stage
 from robustface.occlude.geometry import mean_shape
-from pngcheck import read_rgb
 
 
 def make_aligned(path, n=6, size=112, extra=True):

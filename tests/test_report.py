@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import pytest
+
 from headless import Chromium, chromium_path
 from pngcheck import distinct_colours, non_white_fraction, read_rgb
 from sample_run import METHODS, OCCLUSION, TARGETS, snakemake

@@ -1,6 +1,5 @@
 """profiles/slurm as snakemake parses it: the cluster block's switches become the plugin's own
 resources. Fast, no SLURM needed; `make test-slurm` runs the profile on a real one."""
-import os
 import stat
 from pathlib import Path
 

@@ -9,9 +9,7 @@ import pytest
 import skimage.data
 import torch
 
-from robustface.superres import (
-    IncompatibleWeightsError, MissingWeightsError, bare_forward, get_entry, load_model,
-)
+from robustface.superres import IncompatibleWeightsError, MissingWeightsError, bare_forward, get_entry, load_model
 from robustface.superres.weights import WEIGHTS_DIR_ENV, sha256_file
 
 

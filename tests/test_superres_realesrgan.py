@@ -8,8 +8,7 @@ import pytest
 import skimage.data
 import torch
 
-from robustface.superres import TileConfig, bare_forward, load_model
-from robustface.superres import provision
+from robustface.superres import TileConfig, bare_forward, load_model, provision
 from robustface.superres.weights import read_state_dict, sha256_file
 
 try:

@@ -19,8 +19,8 @@ from robustface.verification import aggregate, stage
 from robustface.verification.dag import VerifyPlan
 from robustface.verification.exclusion import coverage, format_reasons, pair_exclusions
 from robustface.verification.pairs import Pair
-from test_verification_stage import SIZE, StubEmbedder, shard
 from test_recognition import build_tiny_shards, needs_lfw
+from test_verification_stage import SIZE, StubEmbedder
 from test_workflow import REPO
 
 PEOPLE = [f"Person_{k:03d}" for k in range(40)]

@@ -4,8 +4,17 @@ from pathlib import Path
 import pytest
 
 from robustface.verification.pairs import (
-    Pair, PairsFormatError, all_pairs, assign_folds, default_exclude_splits, default_pairs, load_pairs, read_lfw_pairs,
-    read_mfr2_labels, read_mfr2_pairs, write_rejects,
+    Pair,
+    PairsFormatError,
+    all_pairs,
+    assign_folds,
+    default_exclude_splits,
+    default_pairs,
+    load_pairs,
+    read_lfw_pairs,
+    read_mfr2_labels,
+    read_mfr2_pairs,
+    write_rejects,
 )
 
 LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"

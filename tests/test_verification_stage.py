@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from robustface.h5io import write_shard
 from pngcheck import MPL_C0, colour_pixels, curve_pixels, read_rgb
+from robustface.h5io import write_shard
 from robustface.verification import aggregate, stage
 from robustface.verification.conditions import EmbeddingCache, ImageSet, build_conditions, build_image_sets
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from pngcheck import distinct_colours, read_rgb
 from sample_run import SMALL, SNAKEMAKE, snakemake
 

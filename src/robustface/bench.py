@@ -119,9 +119,8 @@ def _best(fn, repeats: int = 5) -> float:
 def bench_shard_read(lfw_root: Path, n: int, tmp: Path) -> dict:
     """Reading aligned faces from an HDF5 shard vs decoding the same faces' JPEGs (and aligning
     nothing: decode alone is the lower bound of the JPEG route)."""
-    from PIL import Image
-
     import h5py
+    from PIL import Image
 
     from robustface import h5io
     from robustface.h5io import read_shard, write_shard
@@ -241,8 +240,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--align-pairs", type=int, default=200,
                     help="align_quality: pairs of pairsDevTrain.txt to judge (even same/different subset); 0 = all 2200")
     ap.add_argument("--align-rows", nargs="*", default=None,
-                    help="align_quality rows: detector names, blazeface_raw_box, chain (default: blazeface_raw_box, chain, each chain member but dlib_mmod, ~2 s per image)")
-    ap.add_argument("--sections", nargs="*", default=["detect_align", "align_quality", "shard_read", "superres", "superres_speed", "occlusion", "train", "train_sr", "verify", "noop_rerun", "plan"])
+                    help="align_quality rows: detector names, blazeface_raw_box, chain "
+                         "(default: blazeface_raw_box, chain, each chain member but dlib_mmod, ~2 s per image)")
+    ap.add_argument("--sections", nargs="*", default=["detect_align", "align_quality", "shard_read", "superres", "superres_speed",
+                                                      "occlusion", "train", "train_sr", "verify", "noop_rerun", "plan"])
     args = ap.parse_args(argv)
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
     tmp = args.out / "tmp"

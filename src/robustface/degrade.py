@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.kernel == "realistic":
         params["seed"] = args.seed
     write_shard(args.out, {"images": lr, **{k: hr[k] for k in CARRIED}},
-                provenance_attrs(params) | {"kernel": args.kernel, "hr_size": hr_size, "res": args.res, "variant": args.variant, "source": str(args.hr)})
+                provenance_attrs(params) | {"kernel": args.kernel, "hr_size": hr_size, "res": args.res, "variant": args.variant,
+                                            "source": str(args.hr)})
     print(f"degrade: {len(lr)} faces {hr_size}->{args.res}px ({args.kernel}) -> {args.out}")
     return 0

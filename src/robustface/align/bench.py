@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from robustface.align.pipeline import DEFAULT_DETECTORS, AlignedFace, FaceAligner
+from robustface.align.pipeline import DEFAULT_DETECTORS, FaceAligner
 from robustface.align.stage import align_rows, reason_counts
 
 LEGACY_ROW = "blazeface_raw_box"  # the aligner before the chain: BlazeFace box straight to dlib-68

@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shard", required=True, type=int)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--rejects", required=True, type=Path)
-    ap.add_argument("--params-json", default="{}", help="align config: detectors, hr_size, min_face_px, max_yaw_deg, max_roll_deg, max_decode_px, max_image_px, median_box_min")
+    ap.add_argument("--params-json", default="{}", help="align config: detectors, hr_size, min_face_px, max_yaw_deg, "
+                    "max_roll_deg, max_decode_px, max_image_px, median_box_min")
     args = ap.parse_args(argv)
     params = json.loads(args.params_json)
     rows = manifest_rows(args.manifest, args.shard)

@@ -76,6 +76,7 @@ class LpipsAlex:
 
     def __init__(self, backbone_path: str | os.PathLike, device: str = "cpu"):
         import robustface.compat  # noqa: F401  (makes torchvision, used by lpips, importable)
+
         import lpips
         import torch
 

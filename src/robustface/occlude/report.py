@@ -105,7 +105,8 @@ def build_report(shards: dict[str, list[Path]], rejects: dict[str, list[Path]], 
             "n_rejected": n_rejected,
         })
         images = np.concatenate(sheet_images) if sheet_images else np.zeros((0, 112, 112, 3), np.uint8)
-        title = f"{otype}: n={len(f)}, occluded fraction {rows[-1]['mean_occluded_fraction']:.2f} +- {rows[-1]['std_occluded_fraction']:.2f}, rejected {n_rejected}"
+        title = (f"{otype}: n={len(f)}, occluded fraction {rows[-1]['mean_occluded_fraction']:.2f} "
+                 f"+- {rows[-1]['std_occluded_fraction']:.2f}, rejected {n_rejected}")
         if len(images):
             sheet = contact_sheet(images, np.concatenate(sheet_masks), np.concatenate(sheet_fracs), title)
         else:
@@ -118,7 +119,8 @@ def build_report(shards: dict[str, list[Path]], rejects: dict[str, list[Path]], 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    rows = build_report(_pairs(args.shards, "--shards"), _pairs(args.rejects, "--rejects"), Path(args.stats_out), Path(args.sheets_dir), args.per_sheet)
+    rows = build_report(_pairs(args.shards, "--shards"), _pairs(args.rejects, "--rejects"), Path(args.stats_out), Path(args.sheets_dir),
+                        args.per_sheet)
     for r in rows:
         print(f"{r['type']}: n={r['n']} occluded fraction {r['mean_occluded_fraction']} +- {r['std_occluded_fraction']} rejected {r['n_rejected']}")
     return 0

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from robustface.atomic import write_csv
 from robustface.h5io import open_shard, read_attrs, read_shard, write_shard
-from robustface.occlude.core import DEFAULT_MAX_YAW_DEG, OcclusionReject, Occluder
+from robustface.occlude.core import DEFAULT_MAX_YAW_DEG, Occluder, OcclusionReject
 
 REQUIRED = ("images", "landmarks", "image_id")
 CARRIED = ("landmarks", "landmarks5", "image_id", "person", "split", "yaw", "roll")

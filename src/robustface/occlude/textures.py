@@ -15,7 +15,8 @@ PATTERNS = ("plain", "stripes", "checks", "dots", "noise")
 INSIGHTFACE_MASK_TEXTURES = tuple(f"insightface/data/images/mask_{c}.jpg" for c in ("black", "blue", "green", "white"))
 
 
-def procedural(kind: str, u: np.ndarray, v: np.ndarray, colours: tuple[np.ndarray, np.ndarray], rng: np.random.Generator, period: float = 0.25) -> np.ndarray:
+def procedural(kind: str, u: np.ndarray, v: np.ndarray, colours: tuple[np.ndarray, np.ndarray], rng: np.random.Generator,
+               period: float = 0.25) -> np.ndarray:
     """(S, S, 3) float texture from two colours. `u`, `v` are face-frame coordinates (inter-ocular
     units) so the pattern follows head roll and scales with the face; `period` is in the same units."""
     a, b = (np.asarray(c, np.float32) for c in colours)

@@ -30,6 +30,7 @@ class ModelEntry:
 
 def _realesrgan_rrdbnet() -> nn.Module:
     import robustface.compat  # noqa: F401  (before basicsr)
+
     from basicsr.archs.rrdbnet_arch import RRDBNet
 
     return RRDBNet(num_in_ch=3, num_out_ch=3, num_feat=64, num_block=23, num_grow_ch=32, scale=4)
@@ -43,6 +44,7 @@ def _bsrgan_rrdbnet() -> nn.Module:
 
 def _swinir_real_x4() -> nn.Module:
     import robustface.compat  # noqa: F401
+
     from basicsr.archs.swinir_arch import SwinIR
 
     return SwinIR(
@@ -55,6 +57,7 @@ def _swinir_light_x4_residual() -> nn.Module:
     """SwinIR's lightweight x4 configuration (embed 60, 4 x 6 blocks, pixel-shuffle-direct), learning
     the residual over bicubic x4 (its output conv starts at zero: the untrained model is bicubic)."""
     import robustface.compat  # noqa: F401
+
     import torch
     from basicsr.archs.swinir_arch import SwinIR
 
@@ -70,6 +73,7 @@ def _swinir_light_x4_residual() -> nn.Module:
 
 def _gfpgan_v14() -> nn.Module:
     import robustface.compat  # noqa: F401
+
     from gfpgan.archs.gfpganv1_clean_arch import GFPGANv1Clean
 
     return GFPGANv1Clean(

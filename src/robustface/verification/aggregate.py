@@ -9,10 +9,10 @@ from typing import Sequence
 
 import pandas as pd
 
-from .figures import plot_training_loss
 from robustface.atomic import write_dataframe
 
 from .exclusion import MIN_COVERAGE
+from .figures import plot_training_loss
 from .stage import COLUMNS
 
 SORT_KEYS = ["method", "condition", "type_or_model", "res"]

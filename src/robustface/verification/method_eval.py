@@ -35,9 +35,9 @@ from ..degrade import resize_batch
 from ..h5io import open_shard
 from .conditions import Condition, EmbeddingCache, build_conditions, build_image_sets, read_people, shard_index
 from .erc import REJECT_FRACTIONS, erc_auc, erc_curve, fnmr_at, recognizability, ui_centre
+from .exclusion import split_people
 from .identification import rank1_accuracy, split_gallery
 from .pairs import all_pairs, load_pairs, read_mfr2_labels
-from .exclusion import split_people
 from .stage import _group, _hr_size, _mask_state, _sr_key, resolve_embedder, trained_people
 
 SUMMARY_COLUMNS = ["method", "condition", "type_or_model", "res", "n_gallery", "n_probes", "rank1", "erc_pairs",

@@ -33,15 +33,13 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..atomic import write_dataframe
 from robustface.h5io import open_shard
+
+from ..atomic import write_dataframe
 from .conditions import Condition, EmbeddingCache, ImageSet, build_conditions, build_image_sets, read_people
+from .exclusion import COVERAGE_COLUMNS, TRAINED_PEOPLE, count_reasons, coverage, low_coverage_warning, missing_reason, pair_exclusions, split_people
 from .figures import pick_accuracy_conditions, plot_accuracy_vs_threshold, plot_roc
 from .pairs import Pair, all_pairs, assign_folds, load_pairs, read_mfr2_labels, write_rejects
-from .exclusion import (
-    COVERAGE_COLUMNS, TRAINED_PEOPLE, count_reasons, coverage, low_coverage_warning, missing_reason, pair_exclusions,
-    split_people,
-)
 from .protocol import evaluate
 
 COLUMNS = ["method", "condition", "type_or_model", "res", *COVERAGE_COLUMNS, "acc_mean", "acc_std",

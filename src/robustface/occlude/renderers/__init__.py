@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from robustface.occlude.renderers import eyewear, local, masks, template
-from robustface.occlude.renderers.base import Renderer, RenderContext
+from robustface.occlude.renderers.base import RenderContext, Renderer
 from robustface.occlude.textures import PATTERNS
 
 RENDERERS: dict[str, Renderer] = {
@@ -18,7 +18,8 @@ RENDERERS: dict[str, Renderer] = {
         Renderer("eyeglasses", eyewear.draw_eyeglasses, eyewear.EYEGLASSES_DEFAULTS, "transparent"),
         Renderer("hand", local.draw_hand, local.HAND_DEFAULTS, "local", {"targets": local.HAND_TARGETS}),
         Renderer("hair", local.draw_hair, local.HAIR_DEFAULTS, "local"),
-        Renderer("object_patch", local.draw_object_patch, local.OBJECT_PATCH_DEFAULTS, "local", {"patterns": PATTERNS, "shapes": local.OBJECT_SHAPES}),
+        Renderer("object_patch", local.draw_object_patch, local.OBJECT_PATCH_DEFAULTS, "local",
+                 {"patterns": PATTERNS, "shapes": local.OBJECT_SHAPES}),
         Renderer("template", template.draw_template, template.TEMPLATE_DEFAULTS, "user"),
     )
 }

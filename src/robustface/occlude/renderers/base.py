@@ -131,7 +131,8 @@ class Painter:
         self.over(cov, colour, opacity, self.box(points))
         return cov
 
-    def polyline(self, points: np.ndarray | list[np.ndarray], colour, thickness: float, opacity: float = 1.0, closed: bool = False, clip: np.ndarray | None = None) -> None:
+    def polyline(self, points: np.ndarray | list[np.ndarray], colour, thickness: float, opacity: float = 1.0, closed: bool = False,
+                 clip: np.ndarray | None = None) -> None:
         """One polyline, or a list of them painted together (one compositing pass)."""
         cov = draw_polyline(self.coverage(), points, 255, thickness, closed)
         window = self.box(np.concatenate(points) if isinstance(points, list) else points, thickness / 2 + 2)

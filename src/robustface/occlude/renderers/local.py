@@ -131,5 +131,6 @@ def draw_object_patch(ctx: RenderContext):
 
 
 HAND_DEFAULTS = {"targets": list(HAND_TARGETS), "scale": [0.8, 1.05], "angle_deg": [-50.0, 50.0]}
-HAIR_DEFAULTS = {"colors": HAIR_COLOURS, "strands": [25, 45], "origin_u": [0.3, 0.8], "origin_v": [1.4, 1.8], "sweep": [0.2, 0.6], "length": [2.3, 3.0], "thickness": [0.02, 0.04]}
+HAIR_DEFAULTS = {"colors": HAIR_COLOURS, "strands": [25, 45], "origin_u": [0.3, 0.8], "origin_v": [1.4, 1.8], "sweep": [0.2, 0.6],
+                 "length": [2.3, 3.0], "thickness": [0.02, 0.04]}
 OBJECT_PATCH_DEFAULTS = {"colors": OBJECT_COLOURS, "patterns": list(PATTERNS), "shapes": ["ellipse", "rectangle", "polygon"], "size": [0.8, 1.4]}

@@ -102,7 +102,8 @@ def draw_cloth_mask(ctx: RenderContext):
     fill = fill * fabric_grain((ctx.size, ctx.size, 1), ctx.rng, 0.04)
     p = Painter(ctx.size)
     if ctx.params["ear_loops"]:
-        _ear_loops(ctx, p, top[0], top[-1], fill[int(np.clip(f.eye_mid[1], 0, ctx.size - 1)), int(np.clip(f.eye_mid[0], 0, ctx.size - 1))] * 0.9, max(1.0, 0.04 * f.iod))
+        loop_colour = fill[int(np.clip(f.eye_mid[1], 0, ctx.size - 1)), int(np.clip(f.eye_mid[0], 0, ctx.size - 1))] * 0.9
+        _ear_loops(ctx, p, top[0], top[-1], loop_colour, max(1.0, 0.04 * f.iod))
     cov = p.polygon(outline, fill)
     # Centre seam from the nose bridge down to the chin.
     seam = np.stack([top[len(top) // 2], bottom[len(bottom) // 2]])
@@ -191,4 +192,5 @@ CLOTH_DEFAULTS = {
     "outward": 0.06, "chin_drop": 0.2, "ear_loops": True, "texture_images": [], "texture_image_prob": 1.0,
 }
 N95_DEFAULTS = {"colors": RESPIRATOR_COLOURS, "styles": ["n95", "kn95"], "nose_top": [0.2, 0.35], "chin_drop": 0.15, "valve_prob": 0.3}
-SCARF_DEFAULTS = {"colors": SCARF_COLOURS, "patterns": ["plain", "stripes", "checks", "noise"], "pattern_period": [0.2, 0.5], "top": [0.0, 0.5], "outward": 0.3, "folds": 3}
+SCARF_DEFAULTS = {"colors": SCARF_COLOURS, "patterns": ["plain", "stripes", "checks", "noise"], "pattern_period": [0.2, 0.5],
+                  "top": [0.0, 0.5], "outward": 0.3, "folds": 3}

@@ -2,12 +2,12 @@
 pairwise masked/unmasked KD, ALOB, resolution-invariant KD, recognizability-index diversion."""
 from __future__ import annotations
 
+from ..objective_specs import OBJECTIVE_PARTS, OBJECTIVE_SETTINGS, objective_spec
 from .alob import ALOB
 from .base import Context, Objective, Step
 from .pairwise import PairwiseKD
 from .ri import RIDiversion
 from .rikd import RIKD
-from ..objective_specs import OBJECTIVE_PARTS, OBJECTIVE_SETTINGS, objective_spec
 
 OBJECTIVES: dict[str, type[Objective]] = {cls.name: cls for cls in (PairwiseKD, ALOB, RIKD, RIDiversion)}
 

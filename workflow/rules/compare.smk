@@ -7,13 +7,6 @@ from robustface.verification.comparison import method_roles
 METHOD_ROLES = method_roles(config, VERIFY_METHODS)
 
 
-def method_eval_args(method):
-    """verify's arguments; a pretrained reference additionally leaves out the people the methods of
-    this DAG trained on, so that every row of the comparison is scored on the same people."""
-    same_people = method not in TRAINED_METHODS and TRAINED_METHODS and not VERIFY.cross_dataset
-    return VERIFY.args(method) + (" --exclude-people-of-split train" if same_people else "")
-
-
 rule method_eval:
     input:
         unpack(lambda w: VERIFY.inputs(w.method)),
@@ -23,7 +16,7 @@ rule method_eval:
         figure=report("results/figures/erc/{method}.png", caption="../report/erc.rst", category="Method comparison",
                       labels={"method": "{method}", "figure": "ERC"}),
     params:
-        args=lambda w: method_eval_args(w.method),
+        args=lambda w: VERIFY.method_eval_args(w.method),
         settings=VERIFY.settings,
     wildcard_constraints:
         method="|".join(re.escape(m) for m in VERIFY_METHODS),

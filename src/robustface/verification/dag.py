@@ -73,3 +73,9 @@ class VerifyPlan:
         if self.sr:
             args.append("--sr " + " ".join(q(f"{m}:{r}={p.sr_file(m, 'clean', r)}") for m, r in self.sr))
         return " ".join(args)
+
+    def method_eval_args(self, method: str) -> str:
+        """verify's arguments; a pretrained reference additionally leaves out the people the methods of
+        this DAG trained on, so that every row of the comparison is scored on the same people."""
+        same_people = method not in self.trained and self.trained and not self.cross_dataset
+        return self.args(method) + (" --exclude-people-of-split train" if same_people else "")

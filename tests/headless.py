@@ -83,7 +83,7 @@ class Chromium:
                                f"{result['exceptionDetails'].get('exception', {}).get('description', '')}")
         return result["result"].get("value")
 
-    def wait_for(self, expression: str, timeout: float = 30) -> None:
+    def wait_for(self, expression: str, timeout: float = 90) -> None:
         """Poll a JavaScript condition until it is truthy (the report renders asynchronously)."""
         deadline = time.monotonic() + timeout
         while not self.evaluate(f"Boolean({expression})"):

@@ -152,5 +152,5 @@ def test_sr_grid_png(shards, tmp_path):
     assert img.shape == (round((3 * 1.6 + 0.2) * 150), round(4 * 1.6 * 150), 3)
     assert distinct_colours(img) > 3000  # real face pixels, not empty axes (those have a few hundred)
     assert not list(out.parent.glob(".*tmp*"))
-    with pytest.raises(ValueError, match="MODEL:RES=H5"):
+    with pytest.raises(SystemExit, match="bad --sr key 'bicubic'.*expected MODEL:RES=H5"):
         grid.main(["--hr", str(root / "hr-0.h5"), "--sr", "bicubic=x.h5", "--out", str(out)])

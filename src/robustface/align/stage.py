@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from tqdm import tqdm
 from robustface.align.boxes import median_box
 from robustface.align.pipeline import DEFAULT_DETECTORS, DEFAULT_MAX_IMAGE_PX, AlignedFace, FaceAligner, Reject, eyes_in_box, with_source_mode
 from robustface.atomic import write_csv
+from robustface.cli import json_arg
 from robustface.h5io import write_shard
 from robustface.provenance import provenance_attrs
 from robustface.rejects import REJECT_COLUMNS
@@ -123,10 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shard", required=True, type=int)
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--rejects", required=True, type=Path)
-    ap.add_argument("--params-json", default="{}", help="align config: detectors, hr_size, min_face_px, max_yaw_deg, "
+    ap.add_argument("--params-json", default="{}", type=json_arg, help="align config: detectors, hr_size, min_face_px, max_yaw_deg, "
                     "max_roll_deg, max_decode_px, max_image_px, median_box_min")
     args = ap.parse_args(argv)
-    params = json.loads(args.params_json)
+    params = args.params_json
     rows = manifest_rows(args.manifest, args.shard)
     start = time.perf_counter()
     with aligner_from_params(params) as aligner:

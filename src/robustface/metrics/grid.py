@@ -12,34 +12,30 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
 
 import cv2
 import numpy as np
 
 from robustface.atomic import atomic_path
+from robustface.cli import group_paths, key_path
 from robustface.h5io import open_shard, read_strings
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="robustface sr-grid")
     p.add_argument("--hr", nargs="+", required=True)
-    p.add_argument("--lr", nargs="*", default=[], metavar="RES=H5")
-    p.add_argument("--sr", nargs="*", default=[], metavar="MODEL:RES=H5")
+    p.add_argument("--lr", nargs="*", default=[], type=key_path, metavar="RES=H5")
+    p.add_argument("--sr", nargs="*", default=[], type=key_path, metavar="MODEL:RES=H5")
     p.add_argument("--out", required=True)
     p.add_argument("--n-faces", type=int, default=4)
     p.add_argument("--title", default="")
     return p.parse_args(argv)
 
 
-def _split_spec(spec: str, with_model: bool) -> tuple[str, int, str]:
-    try:
-        key, path = spec.split("=", 1)
-        model, res = key.rsplit(":", 1) if with_model else ("", key)
-        return model, int(res), path
-    except ValueError:
-        form = "MODEL:RES=H5" if with_model else "RES=H5"
-        raise ValueError(f"bad column spec {spec!r}; expected {form}") from None
+def _res_model(key: str) -> tuple[int, str]:
+    """`MODEL:RES` -> (RES, MODEL); ValueError when RES is not an integer or there is no `:`."""
+    model, res = key.rsplit(":", 1)
+    return int(res), model
 
 
 class ShardColumn:
@@ -70,14 +66,8 @@ def choose_faces(columns: list[ShardColumn], n: int) -> list[str]:
 
 
 def build_columns(args: argparse.Namespace) -> list[tuple[str, ShardColumn]]:
-    lr_paths: dict[int, list[str]] = defaultdict(list)
-    sr_paths: dict[tuple[int, str], list[str]] = defaultdict(list)
-    for spec in args.lr:
-        _, res, path = _split_spec(spec, with_model=False)
-        lr_paths[res].append(path)
-    for spec in args.sr:
-        model, res, path = _split_spec(spec, with_model=True)
-        sr_paths[(res, model)].append(path)
+    lr_paths = group_paths(args.lr, "--lr", int, form="RES=H5")
+    sr_paths = group_paths(args.sr, "--sr", _res_model, form="MODEL:RES=H5")
     columns = [("HR", ShardColumn(args.hr))]
     for res in sorted(set(lr_paths) | {r for r, _ in sr_paths}):
         if res in lr_paths:

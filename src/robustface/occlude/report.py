@@ -10,32 +10,26 @@ from __future__ import annotations
 
 import argparse
 import csv
-from collections import defaultdict
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from robustface.atomic import atomic_path, write_csv
+from robustface.cli import group_paths, key_path
 from robustface.h5io import read_shard
 
 STATS_COLUMNS = ["type", "n", "mean_occluded_fraction", "std_occluded_fraction", "n_rejected"]
 
 
-def _pairs(values: list[str], flag: str) -> dict[str, list[Path]]:
-    out: dict[str, list[Path]] = defaultdict(list)
-    for v in values or []:
-        name, sep, path = v.partition("=")
-        if not sep or not name or not path:
-            raise SystemExit(f"{flag} expects TYPE=PATH, got {v!r}")
-        out[name].append(Path(path))
-    return out
+def _paths_by_type(items: list[tuple[str, str]], flag: str) -> dict[str, list[Path]]:
+    return {otype: [Path(p) for p in paths] for otype, paths in group_paths(items, flag).items()}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m robustface occlusion-report", description=__doc__.splitlines()[0])
-    ap.add_argument("--shards", nargs="+", required=True, metavar="TYPE=H5")
-    ap.add_argument("--rejects", nargs="*", default=[], metavar="TYPE=CSV", help="default: rejects-{k}.csv beside each shard")
+    ap.add_argument("--shards", nargs="+", required=True, type=key_path, metavar="TYPE=H5")
+    ap.add_argument("--rejects", nargs="*", default=[], type=key_path, metavar="TYPE=CSV", help="default: rejects-{k}.csv beside each shard")
     ap.add_argument("--stats-out", required=True)
     ap.add_argument("--sheets-dir", required=True)
     ap.add_argument("--per-sheet", type=int, default=32, help="faces per contact sheet")
@@ -119,8 +113,8 @@ def build_report(shards: dict[str, list[Path]], rejects: dict[str, list[Path]], 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    rows = build_report(_pairs(args.shards, "--shards"), _pairs(args.rejects, "--rejects"), Path(args.stats_out), Path(args.sheets_dir),
-                        args.per_sheet)
+    rows = build_report(_paths_by_type(args.shards, "--shards"), _paths_by_type(args.rejects, "--rejects"),
+                        Path(args.stats_out), Path(args.sheets_dir), args.per_sheet)
     for r in rows:
         print(f"{r['type']}: n={r['n']} occluded fraction {r['mean_occluded_fraction']} +- {r['std_occluded_fraction']} rejected {r['n_rejected']}")
     return 0

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from robustface.atomic import write_csv
+from robustface.cli import json_arg
 from robustface.h5io import open_shard, read_attrs, read_shard, write_shard
 from robustface.occlude.core import DEFAULT_MAX_YAW_DEG, Occluder, OcclusionReject
 
@@ -26,24 +27,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m robustface occlude", description=__doc__.splitlines()[0])
     ap.add_argument("--aligned", required=True, help="aligned shard (HDF5)")
     ap.add_argument("--type", required=True, dest="otype", help="occlusion type name (config occlusion.types key)")
-    ap.add_argument("--params-json", default="{}", help="the type's parameters as a JSON object")
+    ap.add_argument("--params-json", default="{}", type=json_arg, help="the type's parameters as a JSON object")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-yaw-deg", type=float, default=DEFAULT_MAX_YAW_DEG, help="faces turned further are rejected")
     ap.add_argument("--out", required=True, help="occluded shard to write (HDF5)")
     ap.add_argument("--rejects", required=True, help="CSV of rejected faces (image_id, reason)")
     return ap.parse_args(argv)
-
-
-def load_params(text: str) -> dict:
-    try:
-        params = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SystemExit(f"--params-json is not valid JSON: {exc}") from None
-    if params is None:
-        return {}
-    if not isinstance(params, dict):
-        raise SystemExit(f"--params-json must be a JSON object, got {type(params).__name__}")
-    return params
 
 
 def occlude_shard(aligned: str | Path, occluder: Occluder, out: str | Path, rejects: str | Path) -> tuple[int, int]:
@@ -107,9 +96,8 @@ def write_rejects(path: str | Path, rows: list[tuple[str, str]]) -> None:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    params = load_params(args.params_json)
     try:
-        occluder = Occluder(args.otype, params, seed=args.seed, max_yaw_deg=args.max_yaw_deg)
+        occluder = Occluder(args.otype, args.params_json, seed=args.seed, max_yaw_deg=args.max_yaw_deg)
     except (ValueError, FileNotFoundError) as exc:  # bad type / parameters / template path
         raise SystemExit(f"occlude: {exc}") from None
     written, rejected = occlude_shard(args.aligned, occluder, args.out, args.rejects)

@@ -12,42 +12,24 @@ Writes best.pt, last.pt, loss.csv, train_loss.png in --out-dir; resumes from las
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections import defaultdict
+
+from robustface.cli import group_paths, json_arg, key_path
 
 from .methods import DEFAULTS, METHODS, resolve_settings
 from .trainer import NonFiniteLossError, train
-
-
-def parse_occluded(values: list[str], flag: str = "--occluded", key: str = "TYPE") -> dict[str, list[str]]:
-    by_type: dict[str, list[str]] = defaultdict(list)
-    for value in values:
-        name, sep, path = value.partition("=")
-        if not sep or not name or not path:
-            raise argparse.ArgumentTypeError(f"{flag} expects {key}=PATH.h5, got {value!r}")
-        by_type[name].append(path)
-    return dict(by_type)
-
-
-def parse_lr(values: list[str]) -> dict[int, list[str]]:
-    by_res = parse_occluded(values, "--lr", "RES")
-    bad = [res for res in by_res if not res.isdigit()]
-    if bad:
-        raise argparse.ArgumentTypeError(f"--lr expects RES=PATH.h5 with RES in pixels, got {bad}")
-    return {int(res): paths for res, paths in by_res.items()}
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m robustface train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--method", required=True, help=f"config entry name; built-in bases: {', '.join(METHODS)}")
-    p.add_argument("--params-json", default="{}",
+    p.add_argument("--params-json", default="{}", type=json_arg,
                    help="JSON object of settings overriding the method's defaults (keys: " + ", ".join(DEFAULTS) + "; plus `base`)")
     p.add_argument("--aligned", nargs="+", required=True, help="aligned shards (resources/{ds}/aligned/shard-*.h5)")
-    p.add_argument("--occluded", nargs="*", default=[], action="extend", metavar="TYPE=H5",
+    p.add_argument("--occluded", nargs="*", default=[], action="extend", type=key_path, metavar="TYPE=H5",
                    help="occluded shards, one TYPE=PATH per shard (repeatable)")
-    p.add_argument("--lr", nargs="*", default=[], action="extend", metavar="RES=H5",
+    p.add_argument("--lr", nargs="*", default=[], action="extend", type=key_path, metavar="RES=H5",
                    help="low-resolution copies of the clean faces, one RES=PATH per shard (used when lr_ratio > 0)")
     p.add_argument("--teacher-cache", nargs="*", default=[], action="extend", metavar="H5",
                    help="teacher embeddings of the aligned faces (python -m robustface teacher-embed); "
@@ -63,20 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        overrides = json.loads(args.params_json)
-    except json.JSONDecodeError as e:
-        raise SystemExit(f"--params-json is not valid JSON: {e}") from e
-    if not isinstance(overrides, dict):
-        raise SystemExit("--params-json must be a JSON object")
+    overrides = args.params_json
     if args.device:
         overrides["device"] = args.device
     if args.threads:
         overrides["torch_threads"] = args.threads
     settings = resolve_settings(args.method, overrides)
     try:
-        summary = train(settings, args.aligned, parse_occluded(args.occluded), args.out_dir, args.teacher,
-                        parse_lr(args.lr), args.teacher_cache)
+        summary = train(settings, args.aligned, group_paths(args.occluded, "--occluded"), args.out_dir, args.teacher,
+                        group_paths(args.lr, "--lr", int, form="RES=H5"), args.teacher_cache)
     except NonFiniteLossError as e:
         print(f"[train] ERROR: {e}", file=sys.stderr)
         return 3

@@ -24,6 +24,7 @@ import h5py  # noqa: E402
 import numpy as np  # noqa: E402
 
 from robustface.atomic import atomic_path  # noqa: E402
+from robustface.cli import json_object  # noqa: E402
 from robustface.h5io import STR_DTYPE, open_shard, read_attrs, read_strings, seal_shard  # noqa: E402
 
 from .faces import read_ids  # noqa: E402
@@ -39,9 +40,10 @@ IMAGE_CHUNK = 64
 def parse_params(text: str) -> dict:
     if text.strip() and Path(text).is_file():
         text = Path(text).read_text()
-    params = json.loads(text) if text.strip() else {}
-    if not isinstance(params, dict):
-        raise ValueError(f"--params-json must be a JSON object, got {type(params).__name__}")
+    try:
+        params = json_object(text)
+    except ValueError as e:
+        raise ValueError(f"--params-json: {e}") from None
     unknown = sorted(set(params) - set(PARAM_DEFAULTS))
     if unknown:
         raise ValueError(f"unknown SR params {unknown}; known: {sorted(PARAM_DEFAULTS)}")

@@ -32,6 +32,7 @@ import torch
 from tqdm import tqdm
 
 from robustface.atomic import atomic_path, write_csv
+from robustface.cli import json_arg
 from robustface.degrade import KERNELS, degrade_batch
 from robustface.h5io import open_shard, read_strings
 
@@ -430,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kernel", default="pil_bicubic", choices=KERNELS, help="degradation (config degrade.kernel)")
     p.add_argument("--aligned", nargs="+", required=True, help="aligned shards (train split trains, val split selects)")
     p.add_argument("--out-dir", required=True, type=Path, help="results/sr_models/{model}/{res}")
-    p.add_argument("--params-json", default="{}", help=f"JSON object of settings (keys: {', '.join(DEFAULTS)})")
+    p.add_argument("--params-json", default="{}", type=json_arg, help=f"JSON object of settings (keys: {', '.join(DEFAULTS)})")
     p.add_argument("--identity-model", default=None, help="recognition checkpoint of ours for the identity loss")
     p.add_argument("--init-weights", default=None, help="weights of the registry's init_from model")
     p.add_argument("--lpips-weights", default=None, help="LPIPS AlexNet backbone (perceptual_weight > 0)")
@@ -442,12 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        settings = json.loads(args.params_json)
-    except json.JSONDecodeError as e:
-        raise SystemExit(f"--params-json is not valid JSON: {e}") from e
-    if not isinstance(settings, dict):
-        raise SystemExit("--params-json must be a JSON object")
+    settings = args.params_json
     if args.device:
         settings["device"] = args.device
     if args.threads:

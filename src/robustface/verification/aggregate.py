@@ -10,6 +10,7 @@ from typing import Sequence
 import pandas as pd
 
 from robustface.atomic import write_dataframe
+from robustface.cli import key_path
 
 from .exclusion import MIN_COVERAGE
 from .figures import plot_training_loss
@@ -39,18 +40,11 @@ def aggregate(inputs: Sequence[str]) -> pd.DataFrame:
     return merged.loc[order.index].reset_index(drop=True)
 
 
-def _loss_item(text: str) -> tuple[str, str]:
-    method, sep, path = text.partition("=")
-    if not sep or not method or not path:
-        raise argparse.ArgumentTypeError(f"--loss items look like METHOD=CSV, got {text!r}")
-    return method, path
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m robustface aggregate-verification", description=__doc__)
     p.add_argument("--inputs", nargs="+", required=True, help="per-method CSVs from `verify`")
     p.add_argument("--out", required=True, help="results/verification_metrics.csv")
-    p.add_argument("--loss", nargs="*", default=[], type=_loss_item, metavar="METHOD=CSV",
+    p.add_argument("--loss", nargs="*", default=[], type=key_path, metavar="METHOD=CSV",
                    help="training loss.csv of each trained method")
     p.add_argument("--loss-figure", default="results/figures/training_loss.png")
     args = p.parse_args(list(sys.argv[1:] if argv is None else argv))

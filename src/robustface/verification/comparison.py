@@ -15,7 +15,6 @@ ablation / empty). Outputs:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from typing import Mapping, Sequence
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import write_dataframe
+from ..cli import json_arg
 
 KEYS = ["method", "condition", "type_or_model", "res"]
 VERIFICATION_COLUMNS = ["n_pairs", "acc_mean", "acc_std", "auc", "eer", "tar_far1e-2"]
@@ -163,14 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--verification", required=True, help="results/verification_metrics.csv")
     p.add_argument("--summaries", nargs="+", required=True, help="method-eval summary CSVs")
     p.add_argument("--curves", nargs="+", required=True, help="method-eval ERC curve CSVs")
-    p.add_argument("--roles", required=True, help="JSON {method: {family, objective, mechanism}} (the planner's)")
+    p.add_argument("--roles", required=True, type=json_arg, help="JSON {method: {family, objective, mechanism}} (the planner's)")
     p.add_argument("--out", required=True)
     p.add_argument("--ablation-out", required=True)
     p.add_argument("--curves-out", required=True)
     p.add_argument("--figure", required=True)
     p.add_argument("--erc-figure", required=True)
     args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
-    roles = json.loads(args.roles)
+    roles = args.roles
     summaries = pd.concat([_read(s) for s in args.summaries], ignore_index=True)
     curves = pd.concat([_read(c) for c in args.curves], ignore_index=True)
     table = compare(_read(args.verification), summaries, roles)

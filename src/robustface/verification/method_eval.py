@@ -20,7 +20,6 @@ Outputs: --summary (one row per condition: rank1, n_gallery, n_probes, ERC summa
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -31,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import write_dataframe
+from ..cli import group_paths, json_arg, key_path
 from ..degrade import resize_batch
 from ..h5io import open_shard
 from .conditions import Condition, EmbeddingCache, build_conditions, build_image_sets, read_people, shard_index
@@ -38,7 +38,7 @@ from .erc import REJECT_FRACTIONS, erc_auc, erc_curve, fnmr_at, recognizability,
 from .exclusion import split_people
 from .identification import rank1_accuracy, split_gallery
 from .pairs import all_pairs, load_pairs, read_mfr2_labels
-from .stage import _group, _hr_size, _mask_state, _sr_key, resolve_embedder, trained_people
+from .stage import _hr_size, _mask_state, _sr_key, resolve_embedder, trained_people
 
 SUMMARY_COLUMNS = ["method", "condition", "type_or_model", "res", "n_gallery", "n_probes", "rank1", "erc_pairs",
                    "erc_fmr", "erc_fnmr_r0", "erc_fnmr_r10", "erc_fnmr_r30", "erc_auc"]
@@ -54,18 +54,18 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--checkpoint")
     p.add_argument("--trained-split", help="with --checkpoint: the method trained on this split's people (not evaluated)")
     p.add_argument("--exclude-people-of-split", help="leave this split's people out for any method (references too)")
-    p.add_argument("--embedder-params", default="{}")
+    p.add_argument("--embedder-params", default="{}", type=json_arg)
     p.add_argument("--pairs", default="all")
     p.add_argument("--pairs-format", choices=["lfw", "mfr2"], default="lfw")
     p.add_argument("--labels", help="MFR2 labels file: masked-vs-unmasked identification and ERC subsets")
     p.add_argument("--aligned", nargs="+", required=True)
-    p.add_argument("--occluded", nargs="*", default=[], metavar="TYPE=H5")
-    p.add_argument("--lr", nargs="*", default=[], metavar="RES=H5")
-    p.add_argument("--sr", nargs="*", default=[], metavar="MODEL:RES=H5")
+    p.add_argument("--occluded", nargs="*", default=[], type=key_path, metavar="TYPE=H5")
+    p.add_argument("--lr", nargs="*", default=[], type=key_path, metavar="RES=H5")
+    p.add_argument("--sr", nargs="*", default=[], type=key_path, metavar="MODEL:RES=H5")
     p.add_argument("--summary", required=True, help="per-condition CSV (rank-1, ERC summary)")
     p.add_argument("--curves", required=True, help="ERC curves CSV")
     p.add_argument("--figure", help="ERC figure (PNG)")
-    p.add_argument("--settings", default="{}",
+    p.add_argument("--settings", default="{}", type=json_arg,
                    help='JSON: {"batch_size": 64, "exclude_splits": [], "erc_fmr": 0.01, "ui_res": 8}')
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -223,9 +223,9 @@ def plot_erc(curves: pd.DataFrame, path: str | Path, title: str, limit: int = 8)
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    settings = json.loads(args.settings)
-    sets = build_image_sets(args.aligned, occluded=_group(args.occluded, "--occluded", str),
-                            lr=_group(args.lr, "--lr", int), sr=_group(args.sr, "--sr", _sr_key))
+    settings = args.settings
+    sets = build_image_sets(args.aligned, occluded=group_paths(args.occluded, "--occluded"),
+                            lr=group_paths(args.lr, "--lr", int), sr=group_paths(args.sr, "--sr", _sr_key))
     all_ids, all_persons, splits = read_people(args.aligned)
     excluded = set(settings.get("exclude_splits") or [])
     trained, message = trained_people(args, all_persons, splits)
@@ -248,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # pairs touching a face outside the evaluated people are left out, as verify does (its rejects CSV names them)
     pairs = [p for p in pairs if p.id_a in evaluated and p.id_b in evaluated]
     labels = read_mfr2_labels(args.labels) if args.labels else None
-    embedder = resolve_embedder(args.method, args.checkpoint, json.loads(args.embedder_params))
+    embedder = resolve_embedder(args.method, args.checkpoint, args.embedder_params)
     start = time.perf_counter()
     summary, curves = evaluate_method(
         embedder, args.method, pairs, sets, ids, persons, hr_size=_hr_size(args.aligned), labels=labels,

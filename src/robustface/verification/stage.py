@@ -22,17 +22,17 @@ records); a pretrained reference scores every pair. `exclude_splits` applies to 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
+from robustface.cli import group_paths, json_arg, key_path
 from robustface.h5io import open_shard
 
 from ..atomic import write_dataframe
@@ -55,26 +55,6 @@ def resolve_embedder(method: str, checkpoint: str | None, params: dict):
     return load_embedder(method, **params)
 
 
-def _key_value(text: str, what: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
-    if not sep or not key or not value:
-        raise argparse.ArgumentTypeError(f"{what} must look like KEY=PATH, got {text!r}")
-    return key, value
-
-
-def _group(items: Sequence[str], what: str, parse_key: Callable[[str], object]) -> dict:
-    """Repeated KEY=PATH arguments -> {parsed key: [paths]} (several shards per key)."""
-    grouped: dict = {}
-    for item in items or []:
-        key, path = _key_value(item, what)
-        try:
-            parsed = parse_key(key)
-        except ValueError:
-            raise SystemExit(f"error: bad {what} key {key!r} in {item!r}") from None
-        grouped.setdefault(parsed, []).append(path)
-    return grouped
-
-
 def _sr_key(key: str) -> tuple[str, int]:
     model, sep, res = key.rpartition(":")
     if not sep or not model:
@@ -89,19 +69,19 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--trained-split",
                    help="with --checkpoint: the method trained on the people of this split of the aligned shards "
                         "(their pairs are not scored); leave out for checkpoints trained on another dataset")
-    p.add_argument("--embedder-params", default="{}", help="JSON keyword arguments for a pretrained recognizer")
+    p.add_argument("--embedder-params", default="{}", type=json_arg, help="JSON keyword arguments for a pretrained recognizer")
     p.add_argument("--pairs", default="all",
                    help="pairs file, or `all` for every pair among the aligned faces (small sets)")
     p.add_argument("--pairs-format", choices=["lfw", "mfr2"], default="lfw")
     p.add_argument("--labels", help="MFR2 labels file (`Name, num, mask_type`): adds mask-label subsets")
     p.add_argument("--aligned", nargs="+", required=True, help="aligned shards")
-    p.add_argument("--occluded", nargs="*", default=[], metavar="TYPE=H5")
-    p.add_argument("--lr", nargs="*", default=[], metavar="RES=H5")
-    p.add_argument("--sr", nargs="*", default=[], metavar="MODEL:RES=H5")
+    p.add_argument("--occluded", nargs="*", default=[], type=key_path, metavar="TYPE=H5")
+    p.add_argument("--lr", nargs="*", default=[], type=key_path, metavar="RES=H5")
+    p.add_argument("--sr", nargs="*", default=[], type=key_path, metavar="MODEL:RES=H5")
     p.add_argument("--out", required=True, help="per-method metrics CSV")
     p.add_argument("--rejects", help="rejected pairs CSV (default: <out stem>-rejects.csv)")
     p.add_argument("--figures-dir", help="ROC and accuracy-vs-threshold PNGs go here")
-    p.add_argument("--settings", default="{}",
+    p.add_argument("--settings", default="{}", type=json_arg,
                    help='JSON: {"batch_size": 64, "exclude_splits": [], "n_folds": 10}')
     p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
@@ -235,13 +215,12 @@ def _label_subsets(method, condition, pairs, valid, reason_of, scores, same_arr,
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    settings = json.loads(args.settings)
-    params = json.loads(args.embedder_params)
+    settings, params = args.settings, args.embedder_params
     sets = build_image_sets(
         args.aligned,
-        occluded=_group(args.occluded, "--occluded", str),
-        lr=_group(args.lr, "--lr", int),
-        sr=_group(args.sr, "--sr", _sr_key),
+        occluded=group_paths(args.occluded, "--occluded"),
+        lr=group_paths(args.lr, "--lr", int, form="RES=H5"),
+        sr=group_paths(args.sr, "--sr", _sr_key, form="MODEL:RES=H5"),
     )
     ids, persons, splits = read_people(args.aligned)
     pairs = _load_pair_list(args, ids, persons)

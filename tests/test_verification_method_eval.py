@@ -143,11 +143,22 @@ def test_method_eval_writes_rank1_and_erc_for_every_condition(tmp_path, monkeypa
 
 
 # ------------------------------------------------------------------ the comparison
+def verification_row(**values) -> dict:
+    """A row with exactly the verify stage's columns (so the comparison reads what verify writes)."""
+    from robustface.verification.stage import COLUMNS
+
+    defaults = {"pairs_requested": 100, "pairs_scored": 100, "pairs_excluded": 0, "exclusion_reason": "",
+                "low_coverage": False, "acc_std": 0.01, "auc": 0.9, "eer": 0.1, "tar_far1e-2": 0.5}
+    row = {column: defaults.get(column, "") for column in COLUMNS}
+    unknown = set(values) - set(COLUMNS)
+    assert not unknown, f"not verify columns: {unknown}"
+    return {**row, **values}
+
+
 def test_comparison_joins_tables_and_measures_each_mechanism_against_its_ablation(tmp_path):
     conditions = [("clean-clean", "", ""), ("lr-hr", "", "16")]
     verification = pd.DataFrame([
-        {"method": m, "condition": c, "type_or_model": t, "res": r, "n_pairs": 100, "acc_mean": acc, "acc_std": 0.01,
-         "auc": 0.9, "eer": 0.1, "tar_far1e-2": 0.5, "tar_far1e-3": "", "n_missing": 0}
+        verification_row(method=m, condition=c, type_or_model=t, res=r, acc_mean=acc)
         for m, accs in {"alob": (0.9, 0.7), "alob_off": (0.85, 0.72), "sface": (0.97, 0.6)}.items()
         for (c, t, r), acc in zip(conditions, accs)])
     summaries = pd.DataFrame([

@@ -26,7 +26,7 @@ from ..atomic import write_dataframe
 from ..cli import json_arg
 
 KEYS = ["method", "condition", "type_or_model", "res"]
-VERIFICATION_COLUMNS = ["n_pairs", "acc_mean", "acc_std", "auc", "eer", "tar_far1e-2"]
+VERIFICATION_COLUMNS = ["pairs_scored", "low_coverage", "acc_mean", "acc_std", "auc", "eer", "tar_far1e-2"]
 SUMMARY_COLUMNS = ["n_probes", "rank1", "erc_fnmr_r0", "erc_fnmr_r30", "erc_auc"]
 COLUMNS = ["method", "family", "mechanism", "condition", "type_or_model", "res", *VERIFICATION_COLUMNS, *SUMMARY_COLUMNS]
 DELTAS = [("acc_mean", "d_acc"), ("rank1", "d_rank1"), ("erc_auc", "d_erc_auc")]

@@ -58,3 +58,28 @@ def test_suffix_lets_pil_pick_the_format(tmp_path):
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp)
     with Image.open(target) as img:
         assert img.format == "JPEG"
+
+
+def test_save_figure_writes_at_the_dpi_and_closes_the_figure(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from robustface.atomic import save_figure
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [1, 0])
+    target = tmp_path / "figs" / "f.png"
+    save_figure(fig, target, dpi=50)
+    assert Image.open(target).size == (100, 50)
+    assert not plt.fignum_exists(fig.number)
+    assert [p.name for p in target.parent.iterdir()] == ["f.png"]
+
+    target.write_bytes(b"old")
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError):
+        save_figure(fig, target, dpi=50, format="no-such-format")
+    assert target.read_bytes() == b"old" and not plt.fignum_exists(fig.number)
+    assert [p.name for p in target.parent.iterdir()] == ["f.png"]

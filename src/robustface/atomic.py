@@ -55,3 +55,14 @@ def write_dataframe(table, path: str | os.PathLike, float_format: str | None = N
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int, **savefig_kwargs) -> None:
+    """Atomically write a matplotlib figure (format from the suffix) and close it, also on error."""
+    import matplotlib.pyplot as plt  # the caller made `fig`, so matplotlib is loaded already
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, **savefig_kwargs)
+    finally:
+        plt.close(fig)

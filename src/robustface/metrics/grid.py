@@ -16,7 +16,7 @@ import sys
 import cv2
 import numpy as np
 
-from robustface.atomic import atomic_path
+from robustface.atomic import save_figure
 from robustface.cli import group_paths, key_path
 from robustface.h5io import open_shard, read_strings
 
@@ -102,11 +102,7 @@ def render(columns: list[tuple[str, ShardColumn]], image_ids: list[str], out: st
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    try:
-        with atomic_path(out) as tmp:
-            fig.savefig(tmp, dpi=150)
-    finally:
-        plt.close(fig)
+    save_figure(fig, out, dpi=150)
 
 
 def main(argv: list[str] | None = None) -> int:

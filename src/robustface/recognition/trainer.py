@@ -22,7 +22,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from robustface.atomic import atomic_path, write_csv
+from robustface.atomic import atomic_path, save_figure, write_csv
 
 from .data import FaceTable, PreloadedBatches, TrainFaces, augment_batch, identity_labels, to_model_input
 from .embedder import resolve_device
@@ -376,11 +376,7 @@ def plot_training(history: list[dict], step_losses: list[float], path: Path, tit
         ax2.legend(loc="upper right", fontsize=8)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=100)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def train(settings: dict, aligned: list[str], occluded: dict[str, list[str]], out_dir: str | Path,

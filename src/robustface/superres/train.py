@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from robustface.atomic import atomic_path, write_csv
+from robustface.atomic import atomic_path, save_figure, write_csv
 from robustface.cli import json_arg
 from robustface.degrade import KERNELS, degrade_batch
 from robustface.h5io import open_shard, read_strings
@@ -415,11 +415,7 @@ def plot_training(history: list[dict], step_losses: list[float], path: Path, tit
         ax2.legend(fontsize=8)
     ax2.set_title("validation")
     fig.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=100)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,16 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from robustface.device import resolve_device
+
 from .data import to_input_size, to_model_input
 from .model import FaceRecognizer, ModelSpec
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device!r} requested but CUDA is not available (use --device cpu or auto)")
-    return torch.device(device)
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[FaceRecognizer, dict]:

@@ -23,9 +23,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from robustface.atomic import atomic_path, save_figure, write_csv
+from robustface.device import resolve_device
 
 from .data import FaceTable, PreloadedBatches, TrainFaces, augment_batch, identity_labels, to_model_input
-from .embedder import resolve_device
 from .heads import build_head
 from .losses import kd_loss, relational_kd_loss
 from .methods import METHODS, uses_teacher

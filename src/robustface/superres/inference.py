@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from robustface.device import resolve_device
+
 from . import ffhq
 from .registry import ModelEntry, get_entry
 from .weights import MissingWeightsError, default_weights_path, load_into, missing_weights_message, read_state_dict, sha256_file
@@ -49,14 +51,6 @@ def parse_batch_size(value) -> int | None:
     if batch < 1:
         raise ValueError(f"batch_size must be >= 1 or 'auto', got {value!r}")
     return batch
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError(f"device '{device}' requested but CUDA is not available")
-    return torch.device(device)
 
 
 def resize(images: torch.Tensor, size: int) -> torch.Tensor:

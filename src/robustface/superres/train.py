@@ -34,9 +34,10 @@ from tqdm import tqdm
 from robustface.atomic import atomic_path, save_figure, write_csv
 from robustface.cli import json_arg
 from robustface.degrade import KERNELS, degrade_batch
+from robustface.device import resolve_device
 from robustface.h5io import open_shard, read_strings
 
-from .inference import SRModel, resize, resolve_device
+from .inference import SRModel, resize
 from .losses import IdentityLoss, PerceptualLoss, l1_loss, psnr
 from .registry import MODELS, get_entry
 from .train_settings import DEFAULTS, TrainSettingsError, train_layers_blocks, validate_settings

@@ -116,7 +116,8 @@ def plot_comparison(table: pd.DataFrame, path: str, methods: Sequence[str]) -> N
     labelled = table.assign(label=[_condition_label(r) for r in table.itertuples(index=False)])
     conditions = list(dict.fromkeys(labelled["label"]))
     methods = [m for m in methods if m in set(labelled["method"])]
-    fig, axes = plt.subplots(2, 1, figsize=(max(8, 0.55 * len(conditions) + 3), 2 * (0.38 * len(methods) + 1.6)))
+    fig, axes = plt.subplots(2, 1, figsize=(max(8, 0.55 * len(conditions) + 3), 2 * (0.38 * len(methods) + 1.6)),
+                             constrained_layout=True)
     for ax, (column, title) in zip(axes, [("acc_mean", "verification accuracy (10-fold)"), ("rank1", "rank-1 identification")]):
         grid = labelled.pivot_table(index="method", columns="label", values=column, aggfunc="first").reindex(
             index=methods, columns=conditions)

@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 
+from robustface.config_schema import schema_default
 from robustface.superres.registry import MODELS as SR_REGISTRY
 
 SCHEDULING_KEYS = {"models", "enabled", "threads", "gpus_per_job"}  # do not change a model's output
@@ -58,7 +59,7 @@ class Plan:
             if not os.path.isfile(pairs):
                 raise ValueError(f"verification.pairs: file {pairs!r} does not exist")
             try:
-                load_pairs(pairs, verification.get("pairs_format", "lfw"))
+                load_pairs(pairs, verification.get("pairs_format", schema_default("verification.pairs_format")))
             except (PairsFormatError, ValueError) as e:
                 raise ValueError(f"verification.pairs: {e}") from e
         labels = verification.get("labels")
@@ -267,7 +268,7 @@ class Plan:
 
             verification = self.config.get("verification") or {}
             args = [f"--pairs {q(default_pairs(self.config) or 'all')}",
-                    f"--pairs-format {q(str(verification.get('pairs_format', 'lfw')))}"]
+                    f"--pairs-format {q(str(verification.get('pairs_format', schema_default('verification.pairs_format'))))}"]
             excluded = default_exclude_splits(self.config)
             return " ".join(args + ([f"--exclude-splits {' '.join(map(q, excluded))}"] if excluded else []))
         raise ValueError(f"unknown SR faces purpose {purpose!r} (metrics | verification)")

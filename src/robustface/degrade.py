@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from robustface.config_schema import schema_default
 from robustface.degradations import face_seed, realistic_degrade
 from robustface.h5io import read_attrs, read_shard, write_shard
 from robustface.provenance import provenance_attrs
@@ -60,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="robustface degrade", description=__doc__)
     ap.add_argument("--hr", required=True, type=Path, help="aligned or occluded shard")
     ap.add_argument("--res", required=True, type=int)
-    ap.add_argument("--kernel", default="pil_bicubic", choices=KERNELS)
+    ap.add_argument("--kernel", default=schema_default("degrade.kernel"), choices=KERNELS)
     ap.add_argument("--seed", type=int, default=0, help="seed of the realistic degradation's per-face draws")
     ap.add_argument("--variant", default="clean")
     ap.add_argument("--out", required=True, type=Path)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from robustface.atomic import write_csv
+from robustface.config_schema import schema_default
 from robustface.rejects import REJECT_COLUMNS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".ppm", ".pgm"}
@@ -175,10 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--people", type=Path, help="LFW people file restricting train/val (others -> test)")
     ap.add_argument("--out", required=True, type=Path)
     ap.add_argument("--rejects", type=Path, help="CSV of folder entries that yield no manifest row, with their named reason")
-    ap.add_argument("--n-shards", type=int, default=2)
-    ap.add_argument("--max-images", type=int, default=0)
-    ap.add_argument("--val-fraction", type=float, default=0.1)
-    ap.add_argument("--test-fraction", type=float, default=0.1)
+    ap.add_argument("--n-shards", type=int, default=schema_default("n_shards"))
+    ap.add_argument("--max-images", type=int, default=schema_default("max_images"))
+    ap.add_argument("--val-fraction", type=float, default=schema_default("split.val_fraction"))
+    ap.add_argument("--test-fraction", type=float, default=schema_default("split.test_fraction"))
     args = ap.parse_args(argv)
     root = lfw_images_dir(args.root) if args.kind == "lfw" else args.root
     entries, skipped = scan_folder_with_rejects(root)

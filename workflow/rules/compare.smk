@@ -20,7 +20,7 @@ rule method_eval:
         settings=VERIFY.settings,
     wildcard_constraints:
         method="|".join(re.escape(m) for m in VERIFY_METHODS),
-    threads: VERIFY.cfg.get("threads", 2)
+    threads: VERIFY.cfg["threads"]
     log:
         "logs/method_eval/{method}.log",
     conda:

@@ -14,7 +14,7 @@ rule occlude:
     params:
         occlusion=lambda w: type_params_arg(config, w.otype),
         seed=config["seed"],
-        max_yaw_deg=config["occlusion"].get("max_yaw_deg", 45),
+        max_yaw_deg=config["occlusion"]["max_yaw_deg"],
     log:
         f"logs/{DS}/occlude/{{otype}}/{{shard}}.log",
     conda:

@@ -14,8 +14,8 @@ rule eval_pairs:
     output:
         EVAL_PAIRS.format(ds=DS),
     params:
-        splits=VERIFY.cfg.get("eval_splits", ["val", "test"]),
-        n_per_label=VERIFY.cfg.get("eval_pairs_per_label", 500),
+        splits=VERIFY.cfg["eval_splits"],
+        n_per_label=VERIFY.cfg["eval_pairs_per_label"],
         seed=config["seed"],
     log:
         f"logs/{DS}/eval_pairs.log",
@@ -42,7 +42,7 @@ rule verify:
         settings=VERIFY.settings,
     wildcard_constraints:
         method="|".join(re.escape(m) for m in VERIFY_METHODS),
-    threads: VERIFY.cfg.get("threads", 2)
+    threads: VERIFY.cfg["threads"]
     log:
         "logs/verification/{method}.log",
     conda:

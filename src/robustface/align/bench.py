@@ -18,6 +18,7 @@ import numpy as np
 
 from robustface.align.pipeline import DEFAULT_DETECTORS, FaceAligner
 from robustface.align.stage import align_rows, reason_counts
+from robustface.config_schema import schema_default
 
 LEGACY_ROW = "blazeface_raw_box"  # the aligner before the chain: BlazeFace box straight to dlib-68
 SLOW_ALONE = {"dlib_mmod"}  # members left out of the default rows (name them to get their row)
@@ -76,7 +77,7 @@ def benchmark_alignment(lfw_root: Path, n_pairs: int = 200, rows: list[str] | No
 
     align_params = dict(align_params or {})
     chain = list(align_params.get("detectors") or DEFAULT_DETECTORS)
-    median_box_min = int(align_params.get("median_box_min", 20))
+    median_box_min = int(align_params.get("median_box_min", schema_default("align.median_box_min")))
     pairs_file = lfw_root / "pairsDevTrain.txt"
     pairs = pair_subset(read_lfw_pairs(pairs_file), n_pairs)
     same = np.array([p.same for p in pairs])

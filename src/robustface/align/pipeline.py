@@ -13,9 +13,11 @@ from robustface.align.detect import DETECTORS, choose_face, make_detector
 from robustface.align.landmarks import Dlib68
 from robustface.align.quality import QualityLimits, measure, problem
 from robustface.align.template import alignment_matrix, five_from_68, transform_points, warp
+from robustface.config_schema import schema_defaults
 
 MIN_IMAGE_PX = 32
-DEFAULT_DETECTORS = ("blazeface", "dlib_hog", "dlib_hog_up2", "dlib_mmod")
+_ALIGN = schema_defaults("align")
+DEFAULT_DETECTORS = tuple(_ALIGN["detectors"])
 
 
 class Reject(Exception):
@@ -46,7 +48,7 @@ class AlignedFace:
 
 # Images above this many pixels (from the header, before decoding) are `image_too_large`.
 # 64 MP = 8000 x 8000: above every camera's usual output; decoding a PNG/TIFF that size takes ~200 MB.
-DEFAULT_MAX_IMAGE_PX = 64_000_000
+DEFAULT_MAX_IMAGE_PX = int(_ALIGN["max_image_px"])
 
 
 def load_rgb(path: str | Path, max_side: int = 0, max_pixels: int = DEFAULT_MAX_IMAGE_PX) -> tuple[np.ndarray, str]:
@@ -126,8 +128,11 @@ class FaceAligner:
     -> quality check -> similarity warp onto the ArcFace template. A detector that finds nothing,
     or whose face fails the quality check, hands over to the next one of `detectors`."""
 
-    def __init__(self, detectors: list[str] | tuple[str, ...] | None = None, hr_size: int = 112, min_face_px: int = 24,
-                 max_yaw_deg: float = 90.0, max_roll_deg: float = 50.0, max_decode_px: int = 0,
+    # defaults: the config schema's `align` section, except max_decode_px (the schema's 1024 comes
+    # through aligner_from_params; a FaceAligner made directly decodes at full size)
+    def __init__(self, detectors: list[str] | tuple[str, ...] | None = None, hr_size: int = _ALIGN["hr_size"],
+                 min_face_px: int = _ALIGN["min_face_px"], max_yaw_deg: float = float(_ALIGN["max_yaw_deg"]),
+                 max_roll_deg: float = float(_ALIGN["max_roll_deg"]), max_decode_px: int = 0,
                  detector: str | None = None, convert_boxes: bool = True, max_image_px: int = DEFAULT_MAX_IMAGE_PX):
         if detectors is None:
             detectors = [detector] if detector else list(DEFAULT_DETECTORS)

@@ -10,9 +10,10 @@ import numpy as np
 from tqdm import tqdm
 
 from robustface.align.boxes import median_box
-from robustface.align.pipeline import DEFAULT_DETECTORS, DEFAULT_MAX_IMAGE_PX, AlignedFace, FaceAligner, Reject, eyes_in_box, with_source_mode
+from robustface.align.pipeline import DEFAULT_DETECTORS, AlignedFace, FaceAligner, Reject, eyes_in_box, with_source_mode
 from robustface.atomic import write_csv
 from robustface.cli import json_arg
+from robustface.config_schema import schema_defaults
 from robustface.h5io import write_shard
 from robustface.provenance import provenance_attrs
 from robustface.rejects import REJECT_COLUMNS
@@ -99,14 +100,21 @@ def shard_arrays(faces: list[AlignedFace], kept: list[dict], s: int) -> dict:
     }
 
 
+def align_params(params: dict) -> dict:
+    """An `align:` config block with the schema's defaults under the keys it leaves out."""
+    return {**schema_defaults("align"), **params}
+
+
 def aligner_from_params(params: dict) -> FaceAligner:
-    """The aligner an `align:` config block describes. `detector` (one name, the legacy key) wins
-    over `detectors` when set: the schema fills `detectors` by default, `detector` only by hand."""
-    detectors = [params["detector"]] if params.get("detector") else (params.get("detectors") or list(DEFAULT_DETECTORS))
-    return FaceAligner(detectors=detectors, hr_size=int(params.get("hr_size", 112)),
-                       min_face_px=int(params.get("min_face_px", 24)), max_yaw_deg=float(params.get("max_yaw_deg", 90)),
-                       max_roll_deg=float(params.get("max_roll_deg", 50)), max_decode_px=int(params.get("max_decode_px", 1024)),
-                       max_image_px=int(params.get("max_image_px", DEFAULT_MAX_IMAGE_PX)),
+    """The aligner an `align:` config block describes (missing keys: the schema's defaults). `detector`
+    (one name, the legacy key) wins over `detectors` when set: the schema fills `detectors` by default,
+    `detector` only by hand."""
+    params = align_params(params)
+    detectors = [params["detector"]] if params.get("detector") else (params["detectors"] or list(DEFAULT_DETECTORS))
+    return FaceAligner(detectors=detectors, hr_size=int(params["hr_size"]),
+                       min_face_px=int(params["min_face_px"]), max_yaw_deg=float(params["max_yaw_deg"]),
+                       max_roll_deg=float(params["max_roll_deg"]), max_decode_px=int(params["max_decode_px"]),
+                       max_image_px=int(params["max_image_px"]),
                        convert_boxes=bool(params.get("convert_boxes", True)))  # False: the benchmark's legacy row
 
 
@@ -130,10 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = manifest_rows(args.manifest, args.shard)
     start = time.perf_counter()
     with aligner_from_params(params) as aligner:
-        arrays, rejects = align_rows(rows, aligner, median_box_min=int(params.get("median_box_min", 20)))
+        arrays, rejects = align_rows(rows, aligner, median_box_min=int(align_params(params)["median_box_min"]))
         detectors = aligner.detector_names
     elapsed = time.perf_counter() - start
-    attrs = provenance_attrs(params) | {"hr_size": int(params.get("hr_size", 112)), "template": "arcface112",
+    attrs = provenance_attrs(params) | {"hr_size": int(align_params(params)["hr_size"]), "template": "arcface112",
                                         "detector": ",".join(detectors), "landmarker": "dlib68",
                                         "source": str(args.manifest)}
     write_shard(args.out, arrays, attrs)

@@ -18,6 +18,7 @@ import numpy as np
 
 from robustface.atomic import save_figure
 from robustface.cli import group_paths, key_path
+from robustface.config_schema import schema_default
 from robustface.h5io import open_shard, read_strings
 
 
@@ -27,7 +28,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--lr", nargs="*", default=[], type=key_path, metavar="RES=H5")
     p.add_argument("--sr", nargs="*", default=[], type=key_path, metavar="MODEL:RES=H5")
     p.add_argument("--out", required=True)
-    p.add_argument("--n-faces", type=int, default=4)
+    p.add_argument("--n-faces", type=int, default=schema_default("metrics.grid_faces"))
     p.add_argument("--title", default="")
     return p.parse_args(argv)
 

@@ -24,6 +24,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from robustface.atomic import atomic_path, write_dataframe, write_text_atomic
+from robustface.config_schema import schema_default
 from robustface.h5io import open_shard, read_attrs, read_strings
 from robustface.metrics.identity import Embedder, cosine, load_embedder
 from robustface.metrics.image_quality import image_quality
@@ -44,11 +45,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--res", required=True, type=int)
     p.add_argument("--out", required=True, help="per-face CSV")
     p.add_argument("--ids", default=None, help="measure only these faces (one image id a line)")
-    p.add_argument("--recognizer", default="sface", help="sface | dlib | insightface_onnx | none")
+    p.add_argument("--recognizer", default=schema_default("metrics.recognizer"), help="sface | dlib | insightface_onnx | none")
     p.add_argument("--recognizer-model", default=None, help="model file for the recognizer (required for insightface_onnx)")
     p.add_argument("--lpips-weights", default=None, help="torchvision alexnet-owt-7be5be79.pth")
     p.add_argument("--hr-embeddings-cache", default=None, help="npz cache of HR embeddings (read, extended, rewritten)")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=schema_default("metrics.batch_size"))
     p.add_argument("--device", default="cpu")
     return p.parse_args(argv)
 

@@ -8,10 +8,11 @@ from typing import Mapping
 
 import numpy as np
 
+from robustface.config_schema import schema_default
 from robustface.occlude.geometry import FaceFrame, face_region, jitter_landmarks, mean_shape, validate_landmarks
 from robustface.occlude.renderers import RenderContext, get_renderer
 
-DEFAULT_MAX_YAW_DEG = 45.0
+DEFAULT_MAX_YAW_DEG = float(schema_default("occlusion.max_yaw_deg"))
 
 
 class OcclusionReject(Exception):

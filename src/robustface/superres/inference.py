@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from robustface.config_schema import schema_default
 from robustface.device import resolve_device
 
 from . import ffhq
@@ -22,7 +23,7 @@ from .weights import MissingWeightsError, default_weights_path, load_into, missi
 @dataclass(frozen=True)
 class TileConfig:
     size: int = 0  # LR pixels per tile side; 0 = whole face at once
-    overlap: int = 10  # LR pixels of context added on each side of a tile, cropped from its output
+    overlap: int = schema_default("superres.tile_overlap")  # LR pixels of context added on each side of a tile, cropped from its output
 
     def __post_init__(self):
         if self.size < 0 or self.overlap < 0:

@@ -25,14 +25,17 @@ import numpy as np  # noqa: E402
 
 from robustface.atomic import atomic_path  # noqa: E402
 from robustface.cli import json_object  # noqa: E402
+from robustface.config_schema import schema_default  # noqa: E402
 from robustface.h5io import STR_DTYPE, open_shard, read_attrs, read_strings, seal_shard  # noqa: E402
 
 from .faces import read_ids  # noqa: E402
 from .inference import TileConfig, load_model, parse_batch_size  # noqa: E402
 from .registry import MODELS  # noqa: E402
 
-# keys accepted in --params-json (per-model settings from config.yaml); command-line flags win
-PARAM_DEFAULTS = {"tile": 0, "tile_overlap": 10, "batch_size": "auto", "device": "auto", "weights": None}
+# keys accepted in --params-json (per-model settings from config.yaml); command-line flags win.
+# Defaults: the config schema's superres section (a run by hand gets what a workflow run gets).
+PARAM_DEFAULTS = {**{key: schema_default(f"superres.{key}") for key in ("tile", "tile_overlap", "batch_size", "device")},
+                  "weights": None}
 PASSED_THROUGH = ("image_id", "person", "split")
 IMAGE_CHUNK = 64
 

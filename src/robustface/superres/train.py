@@ -33,6 +33,7 @@ from tqdm import tqdm
 
 from robustface.atomic import atomic_path, save_figure, write_csv
 from robustface.cli import json_arg
+from robustface.config_schema import schema_default
 from robustface.degrade import KERNELS, degrade_batch
 from robustface.device import resolve_device
 from robustface.h5io import open_shard, read_strings
@@ -425,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True, choices=trainable)
     p.add_argument("--res", required=True, type=int, help="LR resolution (px) the model learns to super-resolve")
-    p.add_argument("--kernel", default="pil_bicubic", choices=KERNELS, help="degradation (config degrade.kernel)")
+    p.add_argument("--kernel", default=schema_default("degrade.kernel"), choices=KERNELS, help="degradation (config degrade.kernel)")
     p.add_argument("--aligned", nargs="+", required=True, help="aligned shards (train split trains, val split selects)")
     p.add_argument("--out-dir", required=True, type=Path, help="results/sr_models/{model}/{res}")
     p.add_argument("--params-json", default="{}", type=json_arg, help=f"JSON object of settings (keys: {', '.join(DEFAULTS)})")

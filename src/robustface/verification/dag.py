@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shlex
 
+from robustface.config_schema import schema_default
 from robustface.dag import Plan, as_json
 from robustface.verification.pairs import default_exclude_splits, default_pairs
 
@@ -27,7 +28,8 @@ class VerifyPlan:
         self.occ = plan.occ_types if "occluded" in conditions else []
         self.res = plan.resolutions if "lr" in conditions else []
         self.sr = [(m, r) for m in plan.sr_run for r in plan.resolutions] if "sr" in conditions else []
-        self.settings = as_json({"batch_size": self.cfg.get("batch_size", 64), "n_folds": self.cfg.get("n_folds", 10),
+        self.settings = as_json({"batch_size": self.cfg.get("batch_size", schema_default("verification.batch_size")),
+                                 "n_folds": self.cfg.get("n_folds", schema_default("verification.n_folds")),
                                  "exclude_splits": default_exclude_splits(config)})
 
     def inputs(self, method: str) -> dict:

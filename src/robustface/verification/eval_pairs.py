@@ -28,6 +28,7 @@ from typing import Sequence
 import numpy as np
 
 from ..atomic import atomic_path
+from ..config_schema import schema_default
 from .pairs import Pair
 
 _LFW_ID = re.compile(r"^(?P<person>.+)_(?P<number>\d{4})$")
@@ -103,9 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m robustface eval-pairs", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--manifest", required=True)
-    ap.add_argument("--splits", nargs="+", default=["val", "test"], help="people of these splits only")
-    ap.add_argument("--n-per-label", type=int, default=500, help="same pairs wanted (and as many different pairs)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--splits", nargs="+", default=schema_default("verification.eval_splits"), help="people of these splits only")
+    ap.add_argument("--n-per-label", type=int, default=schema_default("verification.eval_pairs_per_label"),
+                    help="same pairs wanted (and as many different pairs)")
+    ap.add_argument("--seed", type=int, default=schema_default("seed"))
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     with open(args.manifest, newline="") as f:

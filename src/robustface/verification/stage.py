@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from robustface.cli import group_paths, json_arg, key_path
+from robustface.config_schema import schema_default
 from robustface.h5io import open_shard
 
 from ..atomic import write_dataframe
@@ -72,7 +73,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--embedder-params", default="{}", type=json_arg, help="JSON keyword arguments for a pretrained recognizer")
     p.add_argument("--pairs", default="all",
                    help="pairs file, or `all` for every pair among the aligned faces (small sets)")
-    p.add_argument("--pairs-format", choices=["lfw", "mfr2"], default="lfw")
+    p.add_argument("--pairs-format", choices=["lfw", "mfr2"], default=schema_default("verification.pairs_format"))
     p.add_argument("--labels", help="MFR2 labels file (`Name, num, mask_type`): adds mask-label subsets")
     p.add_argument("--aligned", nargs="+", required=True, help="aligned shards")
     p.add_argument("--occluded", nargs="*", default=[], type=key_path, metavar="TYPE=H5")
@@ -231,13 +232,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_trained = sum(reason == TRAINED_PEOPLE for reason in excluded.values())
     print(about + (f"; {n_trained} of {len(pairs)} pairs touch them and are not scored ({TRAINED_PEOPLE})"
                    if people else ""))
-    folds = assign_folds(pairs, int(settings.get("n_folds", 10)))
+    folds = assign_folds(pairs, int(settings.get("n_folds", schema_default("verification.n_folds"))))
     embedder = resolve_embedder(args.method, args.checkpoint, params)
 
     start = time.perf_counter()
     table, rejects, curves, cache = run_verification(
         embedder, args.method, pairs, sets, hr_size=_hr_size(args.aligned), folds=folds, excluded=excluded,
-        labels=labels, batch_size=int(settings.get("batch_size", 64)), progress=not args.no_progress)
+        labels=labels, batch_size=int(settings.get("batch_size", schema_default("verification.batch_size"))), progress=not args.no_progress)
     elapsed = time.perf_counter() - start
 
     write_dataframe(table, args.out)

@@ -1,7 +1,7 @@
 # make run   : set up (first time) and run the main job on the embedded sample
 # make test  : set up (first time) and run the test suite
 # make bench : performance benchmarks -> results/bench/*.json
-# make lint  : ruff check src tests (pyproject.toml) + snakemake --lint
+# make lint  : ruff check src tests benchmarks (pyproject.toml) + snakemake --lint
 # make test-slurm : profiles/slurm on a real single-node SLURM (root; installs slurm-wlm + munge)
 .PHONY: setup run test test-slurm bench lint clean
 
@@ -18,10 +18,10 @@ test-slurm: setup
 	bash scripts/slurm_test.sh
 
 bench: setup
-	.venv/bin/python -m robustface bench --out results/bench
+	.venv/bin/python -m benchmarks --out results/bench
 
 lint: setup
-	.venv/bin/ruff check src tests
+	.venv/bin/ruff check src tests benchmarks
 	.venv/bin/snakemake --lint
 
 clean:

@@ -196,7 +196,7 @@ def test_config_align_defaults_agree_with_the_schema():
 
 
 def test_pair_subset_keeps_both_labels_evenly():
-    from robustface.align.bench import pair_subset
+    from benchmarks.align import pair_subset
     from robustface.verification.pairs import Pair
 
     pairs = [Pair(f"a_{k:04d}", f"b_{k:04d}", k < 50) for k in range(100)]
@@ -208,8 +208,8 @@ def test_pair_subset_keeps_both_labels_evenly():
 
 @pytest.mark.skipif(not lfw_available(), reason="LFW sample absent")
 def test_alignment_benchmark_scores_a_small_pair_subset():
+    from benchmarks.align import benchmark_alignment
     from conftest import LFW_ROOT
-    from robustface.align.bench import benchmark_alignment
 
     out = benchmark_alignment(LFW_ROOT, n_pairs=20, rows=["blazeface", "chain"])
     rows = {r["aligner"]: r for r in out["rows"]}

@@ -8,9 +8,10 @@ import h5py
 import numpy as np
 import pytest
 
+from benchmarks import occlusion as bench
 from pngcheck import read_rgb
 from robustface.h5io import read_attrs, read_shard, seal_shard, write_shard
-from robustface.occlude import bench, report, stage
+from robustface.occlude import report, stage
 from robustface.occlude.geometry import mean_shape
 
 

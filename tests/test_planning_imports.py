@@ -1,6 +1,6 @@
 """Planning is torch-free: `snakemake -n` of the whole sample DAG and `snakemake --lint` load
 none of the stages' heavy libraries (torch, cv2, dlib, mediapipe, ...). Wall time is a benchmark
-(`robustface bench --sections plan`), not asserted here."""
+(`python -m benchmarks --sections plan`), not asserted here."""
 from __future__ import annotations
 
 import subprocess

@@ -147,7 +147,7 @@ def test_bad_settings_fail_clearly(shards, tmp_path):
 
 
 def test_benchmark_reports_real_loop_and_bare_throughput():
-    from robustface.recognition.bench import benchmark_training
+    from benchmarks.recognition_training import benchmark_training
 
     start = time.perf_counter()
     result = benchmark_training(overrides={"batch_size": 4, "torch_threads": 1}, steps=2, warmup=1)

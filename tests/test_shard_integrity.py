@@ -127,8 +127,6 @@ def test_every_pipeline_writer_goes_through_h5io():
     """Shards get their attrs only from h5io (write_shard, or seal_shard for a streamed writer)."""
     offenders = []
     for path in (REPO / "src" / "robustface").rglob("*.py"):
-        if "bench" in path.name:  # benchmarks write scratch files (bench.py a plain one on purpose)
-            continue
         text = path.read_text()
         for match in re.finditer(r'h5py\.File\([^)]*"[wa]"\)', text):
             if path.name != "h5io.py" and "seal_shard(" not in text:

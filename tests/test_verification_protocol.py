@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from robustface.verification.bench import benchmark
+from benchmarks.verification import benchmark
 from robustface.verification.protocol import accuracy_at, best_threshold, equal_error_rate, evaluate, kfold_accuracy, roc_auc, roc_curve, tar_at_far
 
 

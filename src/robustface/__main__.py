@@ -28,12 +28,15 @@ STAGES = {
     "aggregate-verification": "robustface.verification.aggregate",
     "method-eval": "robustface.verification.method_eval",
     "method-comparison": "robustface.verification.comparison",
-    "bench": "robustface.bench",
 }
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:
+        print("benchmarks are not part of the package: run `make bench` or `python -m benchmarks` from the repository root",
+              file=sys.stderr)
+        return 2
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in STAGES:
         print("usage: python -m robustface <stage> [options]\n\nstages:\n  " + "\n  ".join(STAGES), file=sys.stderr)
         return 0 if argv and argv[0] in {"-h", "--help"} else 2

@@ -1,4 +1,4 @@
-"""Rendering throughput per occlusion type (called from the project's bench stage)."""
+"""Rendering throughput per occlusion type (`python -m benchmarks --sections occlusion`)."""
 from __future__ import annotations
 
 import time

@@ -1,5 +1,5 @@
-"""Benchmarks (`make bench`): each section measures its ratio side by side in one run and writes
-results/bench/<section>.json. Goals from the issues are recorded next to the measurements.
+"""Benchmarks (`make bench`, i.e. `python -m benchmarks` from the repository root): each section
+measures its ratio side by side in one run and writes results/bench/<section>.json. Goals from the issues are recorded next to the measurements.
 
 Sections need the LFW sample (../shared/data/lfw-devtrain or --lfw-root); those that cannot run
 say why in their JSON instead of inventing a number.
@@ -20,7 +20,7 @@ import numpy as np
 
 from robustface.atomic import write_text_atomic
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DEFAULT_LFW = REPO.parent / "shared" / "data" / "lfw-devtrain"
 LFW_TOTAL_IMAGES = 13233
 
@@ -221,7 +221,7 @@ def bench_plan(repeats: int = 3) -> dict:
 
 
 def _section(module: str, function: str, **kwargs) -> dict:
-    """A benchmark that lives beside its stage (occlusion rendering, training, verification)."""
+    """A benchmark in its own module of this package (alignment quality, occlusion rendering, training, verification)."""
     import importlib
 
     return getattr(importlib.import_module(module), function)(**kwargs)
@@ -232,7 +232,7 @@ def write_json(path: Path, payload: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="robustface bench", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("--out", type=Path, default=Path("results/bench"))
     ap.add_argument("--lfw-root", type=Path, default=DEFAULT_LFW)
     ap.add_argument("--faces", type=int, default=400, help="LFW images per section")
@@ -251,15 +251,15 @@ def main(argv: list[str] | None = None) -> int:
     have_lfw = (args.lfw_root / "lfw").is_dir()
     sections = {
         "detect_align": lambda: bench_detect_align(args.lfw_root, args.faces * 2, args.workers),
-        "align_quality": lambda: _section("robustface.align.bench", "benchmark_alignment", lfw_root=args.lfw_root,
+        "align_quality": lambda: _section("benchmarks.align", "benchmark_alignment", lfw_root=args.lfw_root,
                                           n_pairs=args.align_pairs, rows=args.align_rows, align_params=align_config()),
         "shard_read": lambda: bench_shard_read(args.lfw_root, args.faces, tmp),
         "superres": lambda: bench_superres(args.lfw_root, min(args.faces, 96), tmp),
-        "superres_speed": lambda: _section("robustface.superres.bench", "benchmark_speed", tmp=tmp),
-        "occlusion": lambda: _section("robustface.occlude.bench", "benchmark_rendering", workers=args.workers),
-        "train": lambda: _section("robustface.recognition.bench", "benchmark_training"),
-        "train_sr": lambda: _section("robustface.superres.train_bench", "benchmark_training", tmp=tmp),
-        "verify": lambda: _section("robustface.verification.bench", "benchmark"),
+        "superres_speed": lambda: _section("benchmarks.superres_speed", "benchmark_speed", tmp=tmp),
+        "occlusion": lambda: _section("benchmarks.occlusion", "benchmark_rendering", workers=args.workers),
+        "train": lambda: _section("benchmarks.recognition_training", "benchmark_training"),
+        "train_sr": lambda: _section("benchmarks.superres_training", "benchmark_training", tmp=tmp),
+        "verify": lambda: _section("benchmarks.verification", "benchmark"),
         "noop_rerun": bench_noop_rerun,
         "plan": bench_plan,
     }

@@ -1,5 +1,5 @@
 """SR throughput per model and resolution, and the share of an SR job spent starting
-(`robustface bench --sections superres_speed`).
+(`python -m benchmarks --sections superres_speed`).
 
 Each row runs the real stage (`python -m robustface superres`) in a fresh interpreter on one LR
 file, as a Snakemake job would, and reads the timing the stage records in its output:

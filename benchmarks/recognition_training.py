@@ -10,10 +10,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..h5io import write_shard
-from .data import to_model_input
-from .methods import resolve_settings
-from .trainer import Trainer
+from robustface.h5io import write_shard
+from robustface.recognition.data import to_model_input
+from robustface.recognition.methods import resolve_settings
+from robustface.recognition.trainer import Trainer
 
 
 def _synthetic_shard(directory: Path, n_faces: int, n_people: int, seed: int = 0) -> str:

@@ -1,4 +1,4 @@
-"""`robustface bench --sections train_sr`: cost of one train-sr step per model and LR resolution
+"""`python -m benchmarks --sections train_sr`: cost of one train-sr step per model and LR resolution
 (batch of 8, identity loss on, degradation included), to size the `superres.train` budgets.
 
 Wall seconds depend on what else runs on the machine; CPU seconds of the process (1 torch thread)
@@ -29,8 +29,7 @@ def _faces(tmp: Path) -> list[str]:
 
 def benchmark_training(tmp: Path, resolutions: tuple[int, ...] = (16, 32, 64), batch_size: int = 8, steps: int = 2) -> dict:
     from robustface.recognition.model import FaceRecognizer, ModelSpec
-
-    from .train import SRTrainer
+    from robustface.superres.train import SRTrainer
 
     aligned = _faces(tmp)
     recognizer = tmp / "train_sr_bench" / "recognizer.pt"

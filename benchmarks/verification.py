@@ -1,12 +1,12 @@
-"""Throughput of the verification evaluation, in evaluated pairs per second (for the bench stage)."""
+"""Throughput of the verification evaluation, in evaluated pairs per second (`python -m benchmarks --sections verify`)."""
 from __future__ import annotations
 
 import time
 
 import numpy as np
 
-from .pairs import Pair, assign_folds
-from .protocol import evaluate
+from robustface.verification.pairs import Pair, assign_folds
+from robustface.verification.protocol import evaluate
 
 
 def benchmark(embedder=None, n_pairs: int = 6000, n_images: int = 512, image_size: int = 112,

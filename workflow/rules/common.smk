@@ -1,5 +1,7 @@
-# Shared names for every rule file. The planning logic lives in src/robustface/dag.py.
-from robustface.dag import Plan, as_json
+# Shared names for every rule file. The planning logic and every path template live in
+# src/robustface/planning/ (paths.py: the templates; plan.py: Plan).
+from robustface.planning import paths
+from robustface.planning.plan import Plan, as_json
 
 PLAN = Plan(config)
 DS = PLAN.ds

@@ -33,9 +33,9 @@ rule method_eval:
 
 rule method_comparison:
     input:
-        verification="results/verification_metrics.csv",
-        summaries=expand("results/method_eval/{method}.csv", method=VERIFY_METHODS),
-        curves=expand("results/method_eval/{method}-erc.csv", method=VERIFY_METHODS),
+        verification=rules.aggregate_verification.output.metrics,
+        summaries=expand(rules.method_eval.output.summary, method=VERIFY_METHODS),
+        curves=expand(rules.method_eval.output.curves, method=VERIFY_METHODS),
     output:
         table=report("results/method_comparison.csv", caption="../report/method_comparison.rst",
                      category="Method comparison", labels={"method": "all", "figure": "comparison table"}),

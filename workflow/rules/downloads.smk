@@ -2,7 +2,7 @@
 # by URL and sha256; a failed or mismatching download stops with file, URL and checksum named.
 # LFW: scikit-learn's figshare mirror (funneled images; LFW's deep-funneled set works the same
 # through lfw_root). Run: snakemake --cores 1 download_lfw download_weights
-from robustface.dag import official_weights
+from robustface.planning.plan import official_weights
 
 LFW_FILES = {
     "lfw-funneled.tgz": ("https://ndownloader.figshare.com/files/5976015",
@@ -47,7 +47,7 @@ rule download_lfw:
 
 rule fetch_weights:
     output:
-        "resources/weights/{weights_file}",
+        paths.weights_file("{weights_file}"),
     params:
         url=lambda w: OFFICIAL_WEIGHTS[w.weights_file].url,
         sha256=lambda w: OFFICIAL_WEIGHTS[w.weights_file].sha256 or "none",
@@ -63,4 +63,4 @@ rule fetch_weights:
 
 rule download_weights:
     input:
-        [f"resources/weights/{name}" for name in OFFICIAL_WEIGHTS],
+        expand(rules.fetch_weights.output[0], weights_file=OFFICIAL_WEIGHTS),

@@ -1,13 +1,13 @@
 # dataset -> manifest -> aligned HDF5 shards (+ named rejects) -> low-resolution copies.
 
 # Every input that yields no aligned face, with its named reason (ingest + detect_align).
-INGEST_REJECTS = f"resources/{DS}/ingest_rejects.csv"
-REJECTS = f"resources/{DS}/aligned/rejects.csv"
+INGEST_REJECTS = paths.ingest_rejects(DS)
+REJECTS = paths.rejects(DS)
 
 
 rule sample:
     output:
-        directory("resources/sample/images"),
+        directory(paths.SAMPLE_IMAGES),
     log:
         "logs/sample/sample_images.log",
     conda:
@@ -18,9 +18,9 @@ rule sample:
 
 rule ingest:
     input:
-        ["resources/sample/images"] if DS == "sample" else [],
+        [paths.SAMPLE_IMAGES] if DS == "sample" else [],
     output:
-        manifest=f"resources/{DS}/manifest.csv",
+        manifest=PLAN.manifest(),
         rejects=INGEST_REJECTS,
     params:
         args=PLAN.ingest_args(),
@@ -39,10 +39,10 @@ rule ingest:
 
 rule detect_align:
     input:
-        f"resources/{DS}/manifest.csv",
+        rules.ingest.output.manifest,
     output:
-        shard=f"resources/{DS}/aligned/shard-{{shard}}.h5",
-        rejects=f"resources/{DS}/aligned/rejects-{{shard}}.csv",
+        shard=PLAN.aligned_shard("{shard}"),
+        rejects=paths.aligned_rejects(DS, "{shard}"),
     params:
         align=as_json(config["align"]),
     log:
@@ -57,7 +57,7 @@ rule detect_align:
 rule merge_rejects:
     input:
         INGEST_REJECTS,
-        expand(f"resources/{DS}/aligned/rejects-{{shard}}.csv", shard=SHARDS),
+        expand(rules.detect_align.output.rejects, shard=SHARDS),
     output:
         REJECTS,
     log:
@@ -72,7 +72,7 @@ rule degrade:
     input:
         lambda w: PLAN.hr_shard(w.variant, w.shard),
     output:
-        f"resources/{DS}/lr/{{variant}}/{{res}}/shard-{{shard}}.h5",
+        PLAN.lr_shard("{variant}", "{res}", "{shard}"),
     params:
         kernel=config["degrade"]["kernel"],
         seed=PLAN.degrade_seed,

@@ -23,8 +23,7 @@ rule sr_metrics:
 
 rule aggregate_sr_metrics:
     input:
-        per_face=expand(f"results/sr_metrics/{DS}/{{model}}/{{variant}}/{{res}}.csv",
-                        model=SR_MODELS_RUN, variant=VARIANTS, res=RESOLUTIONS),
+        per_face=expand(rules.sr_metrics.output[0], model=SR_MODELS_RUN, variant=VARIANTS, res=RESOLUTIONS),
         rejects=REJECTS,
     output:
         report("results/sr_metrics.csv", caption="../report/sr_metrics.rst", category="Super-resolution",

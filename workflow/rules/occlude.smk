@@ -2,17 +2,16 @@
 # Each type's params travel as JSON in `params:`, so editing one type reruns only that type.
 import os
 
-from robustface.occlude.dag import report_args, type_params_arg
 
 
 rule occlude:
     input:
-        f"resources/{DS}/aligned/shard-{{shard}}.h5",
+        rules.detect_align.output.shard,
     output:
-        shard=f"resources/{DS}/occluded/{{otype}}/shard-{{shard}}.h5",
-        rejects=f"resources/{DS}/occluded/{{otype}}/rejects-{{shard}}.csv",
+        shard=PLAN.occluded_shard("{otype}", "{shard}"),
+        rejects=paths.occluded_rejects(DS, "{otype}", "{shard}"),
     params:
-        occlusion=lambda w: type_params_arg(config, w.otype),
+        occlusion=lambda w: PLAN.occlusion_params_arg(w.otype),
         seed=config["seed"],
         max_yaw_deg=config["occlusion"]["max_yaw_deg"],
     log:
@@ -27,15 +26,15 @@ rule occlude:
 
 rule occlusion_report:
     input:
-        shards=expand(f"resources/{DS}/occluded/{{otype}}/shard-{{shard}}.h5", otype=OCC_TYPES, shard=SHARDS),
-        rejects=expand(f"resources/{DS}/occluded/{{otype}}/rejects-{{shard}}.csv", otype=OCC_TYPES, shard=SHARDS),
+        shards=PLAN.occlusion_report_inputs()["shards"],
+        rejects=PLAN.occlusion_report_inputs()["rejects"],
     output:
         stats=report("results/occlusion_stats.csv", caption="../report/occlusion_stats.rst", category="Occlusion",
                      labels={"figure": "stats table", "type": "all"}),
         sheets=[report(f"results/figures/occlusion/{t}.png", caption="../report/occlusion_sheet.rst",
                        category="Occlusion", labels={"figure": "contact sheet", "type": t}) for t in OCC_TYPES],
     params:
-        args=report_args(DS, OCC_TYPES, SHARDS),
+        args=PLAN.occlusion_report_args(),
         sheets_dir=lambda w, output: os.path.dirname(output.sheets[0]),
     log:
         f"logs/{DS}/occlusion_report.log",

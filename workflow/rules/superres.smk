@@ -3,7 +3,7 @@
 
 rule provision_realesrgan:
     output:
-        "resources/weights/RealESRGAN_x4plus_ncnn.pth",
+        paths.weights_file("RealESRGAN_x4plus_ncnn.pth"),
     log:
         "logs/provision_realesrgan.log",
     conda:

@@ -1,6 +1,6 @@
 # Face-recognition training: one model per entry of recognition.methods -> results/models/{method}/.
 # Methods distilling a pretrained recognizer read its cached embeddings (rule teacher_embed); methods
-# whose teacher is another configured method wait for its best.pt. Planning: robustface.dag.Plan.
+# whose teacher is another configured method wait for its best.pt. Planning: robustface.planning.plan.Plan.
 from robustface.recognition.methods import EXTERNAL_TEACHERS, config_overrides, external_teachers
 
 RECOGNITION = config.get("recognition") or {}
@@ -31,9 +31,9 @@ rule train:
     input:
         unpack(lambda w: PLAN.train_inputs(w.method)),
     output:
-        best="results/models/{method}/best.pt",
-        loss="results/models/{method}/loss.csv",
-        figure=report("results/models/{method}/train_loss.png", caption="../report/train_loss.rst",
+        best=paths.model_checkpoint("{method}"),
+        loss=paths.model_loss("{method}"),
+        figure=report(f"{paths.model_dir('{method}')}/train_loss.png", caption="../report/train_loss.rst",
                       category="Recognition training", labels={"method": "{method}"}),
     params:
         settings=lambda w: as_json(config_overrides(RECOGNITION, w.method)),
@@ -55,4 +55,4 @@ rule train:
 
 rule train_all:
     input:
-        expand("results/models/{method}/best.pt", method=TRAIN_METHODS),
+        expand(rules.train.output.best, method=TRAIN_METHODS),

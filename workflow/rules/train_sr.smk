@@ -1,7 +1,7 @@
 # Face SR trained here (robustface.superres.train): one model per registry entry with trained_here
 # and LR resolution -> results/sr_models/{model}/{res}/best.pt, which the superres rule then reads
-# like any other weight file. Planning: robustface.superres.train_plan.TrainSRPlan.
-from robustface.superres.train_plan import TrainSRPlan
+# like any other weight file. Planning: robustface.planning.train_sr.TrainSRPlan.
+from robustface.planning.train_sr import TrainSRPlan
 
 TRAIN_SR = TrainSRPlan(PLAN)
 
@@ -10,9 +10,9 @@ rule train_sr:
     input:
         unpack(lambda w: TRAIN_SR.inputs(w.model, w.res)),
     output:
-        best=PLAN.sr_checkpoint("{model}", "{res}"),
-        loss=f"{PLAN.sr_model_dir('{model}', '{res}')}/loss.csv",
-        figure=f"{PLAN.sr_model_dir('{model}', '{res}')}/train_loss.png",
+        best=paths.sr_checkpoint("{model}", "{res}"),
+        loss=f"{paths.sr_model_dir('{model}', '{res}')}/loss.csv",
+        figure=f"{paths.sr_model_dir('{model}', '{res}')}/train_loss.png",
     params:
         settings=lambda w: TRAIN_SR.settings_json(w.model),
         args=lambda w: TRAIN_SR.args(w.model, w.res),

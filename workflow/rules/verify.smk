@@ -1,7 +1,6 @@
 # Face verification of every trained method and the pretrained reference recognizer under every
 # condition (clean, occluded, low-resolution, super-resolved) -> results/verification_metrics.csv.
-from robustface.verification.dag import VerifyPlan
-from robustface.verification.pairs import EVAL_PAIRS
+from robustface.planning.verify import VerifyPlan
 
 VERIFY = VerifyPlan(PLAN)
 VERIFY_METHODS = VERIFY.methods
@@ -10,9 +9,9 @@ TRAINED_METHODS = VERIFY.trained
 
 rule eval_pairs:
     input:
-        f"resources/{DS}/manifest.csv",
+        rules.ingest.output.manifest,
     output:
-        EVAL_PAIRS.format(ds=DS),
+        paths.eval_pairs(DS),
     params:
         splits=VERIFY.cfg["eval_splits"],
         n_per_label=VERIFY.cfg["eval_pairs_per_label"],
@@ -56,7 +55,7 @@ rule verify:
 
 rule aggregate_verification:
     input:
-        metrics=expand("results/verification/{method}.csv", method=VERIFY_METHODS),
+        metrics=expand(rules.verify.output.metrics, method=VERIFY_METHODS),
         losses=[VERIFY.loss_csv(m) for m in TRAINED_METHODS],
     output:
         metrics=report("results/verification_metrics.csv", caption="../report/verification_metrics.rst",

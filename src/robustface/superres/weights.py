@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..planning.paths import WEIGHTS_DIR
+
 if TYPE_CHECKING:  # torch only where weights load: the planner imports WeightSpec torch-free
     import torch
 
 WEIGHTS_DIR_ENV = "ROBUSTFACE_WEIGHTS_DIR"
-DEFAULT_WEIGHTS_DIR = Path("resources/weights")
+DEFAULT_WEIGHTS_DIR = Path(WEIGHTS_DIR)
 # Official checkpoints wrap the state dict under one of these keys (basicsr convention).
 STATE_DICT_KEYS = ("params_ema", "params")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from ..atomic import write_csv
+from ..planning.paths import eval_pairs
 
 
 class PairsFormatError(ValueError):
@@ -156,13 +157,10 @@ def assign_folds(pairs: Sequence[Pair], n_folds: int = 10) -> list[int]:
     return folds
 
 
-EVAL_PAIRS = "resources/{ds}/eval_pairs.txt"  # made by the eval_pairs rule (robustface.verification.eval_pairs)
-
-
 def default_pairs(config: Mapping) -> str | None:
     """Pairs file for a run: `verification.pairs` when set; for LFW, `pairsDevTest.txt` under
     `lfw_root` when it exists, else a View-1-style file drawn from the val + test people
-    (EVAL_PAIRS); None (= all pairs among the faces present) for the other datasets or when
+    (planning.paths.eval_pairs); None (= all pairs among the faces present) for the other datasets or when
     `verification.pairs` is "all"."""
     explicit = (config.get("verification") or {}).get("pairs")
     if explicit == "all":
@@ -172,7 +170,7 @@ def default_pairs(config: Mapping) -> str | None:
     if config.get("dataset") == "lfw":
         root = Path(config.get("lfw_root") or ".")
         dev_test = root / "pairsDevTest.txt"
-        return str(dev_test) if dev_test.exists() else EVAL_PAIRS.format(ds=config["dataset"])
+        return str(dev_test) if dev_test.exists() else eval_pairs(config["dataset"])
     return None
 
 

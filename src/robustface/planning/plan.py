@@ -1,0 +1,350 @@
+"""The DAG's planning logic, kept out of the Snakefiles: which jobs exist, which files each job
+reads (paths from robustface.planning.paths), and what each rule passes to its stage. Rules call
+these through small lambdas."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shlex
+
+from robustface.config_schema import schema_default
+from robustface.superres.registry import MODELS as SR_REGISTRY
+
+from . import paths
+
+SCHEDULING_KEYS = {"models", "enabled", "threads", "gpus_per_job"}  # do not change a model's output
+# `train` settings reach SR outputs through the trained checkpoint (an input), not the superres params
+SR_STAGE_EXCLUDED = SCHEDULING_KEYS | {"train"}
+OCCLUSION_WORKFLOW_KEYS = {"enabled"}  # select occlusion types; do not change a type's output
+
+
+def as_json(value) -> str:
+    """Config values travel to stages as JSON in `params:` so an edit reruns only that stage."""
+    return json.dumps(value, sort_keys=True)
+
+
+def values_of(items: list[tuple[str, str]]) -> list[str]:
+    return [path for _, path in items]
+
+
+def keyed(items: list[tuple[str, str]]) -> list[str]:
+    """`key=path` stage arguments, shell-quoted (paths come from the user's config)."""
+    return [shlex.quote(f"{key}={path}") for key, path in items]
+
+
+def official_weights() -> dict:
+    """filename -> WeightSpec of every downloadable weight file: the SR models and LPIPS' AlexNet."""
+    from robustface.metrics.lpips_metric import ALEXNET_FILE, ALEXNET_SHA256_PREFIX, ALEXNET_URL
+    from robustface.superres.weights import WeightSpec
+
+    specs = {e.weights.filename: e.weights for e in SR_REGISTRY.values() if e.weights}
+    specs[ALEXNET_FILE] = WeightSpec(ALEXNET_FILE, ALEXNET_URL, ALEXNET_SHA256_PREFIX)
+    return specs
+
+
+class Plan:
+    def __init__(self, config: dict):
+        self.config = config
+        self.ds = config["dataset"]
+        self.shards = [f"{i:04d}" for i in range(config["n_shards"])]
+        self.resolutions = [int(r) for r in config["degrade"]["resolutions"]]
+        self.occ_types = [name for name, p in config["occlusion"]["types"].items() if (p or {}).get("enabled", True)]
+        self.variants = list(config["variants"])
+        for variant in self.variants:
+            if variant != "clean" and variant not in self.occ_types:
+                raise ValueError(f"variant {variant!r} is neither 'clean' nor an enabled occlusion type {self.occ_types}")
+        self.sr_run, self.sr_missing = self._sr_model_plan()
+        self._check_cross_fields()
+
+    def _check_cross_fields(self) -> None:
+        """What the schema cannot say, checked before any job runs; each error names the key."""
+        hr_size = int(self.config["align"]["hr_size"])
+        too_big = [r for r in self.resolutions if r >= hr_size]
+        if too_big:
+            raise ValueError(f"degrade.resolutions {too_big} must be below align.hr_size ({hr_size}): "
+                             "a low-resolution copy has to be smaller than the aligned face")
+        verification = self.config.get("verification") or {}
+        pairs = verification.get("pairs")
+        if pairs and pairs != "all":
+            from robustface.verification.pairs import PairsFormatError, load_pairs
+
+            if not os.path.isfile(pairs):
+                raise ValueError(f"verification.pairs: file {pairs!r} does not exist")
+            try:
+                load_pairs(pairs, verification.get("pairs_format", schema_default("verification.pairs_format")))
+            except (PairsFormatError, ValueError) as e:
+                raise ValueError(f"verification.pairs: {e}") from e
+        labels = verification.get("labels")
+        if labels and not os.path.isfile(labels):
+            raise ValueError(f"verification.labels: file {labels!r} does not exist")
+
+    # --- paths (templates in robustface.planning.paths) ----------------------------------------
+    def aligned_shard(self, shard: str) -> str:
+        return paths.aligned_shard(self.ds, shard)
+
+    def occluded_shard(self, otype: str, shard: str) -> str:
+        return paths.occluded_shard(self.ds, otype, shard)
+
+    def hr_shard(self, variant: str, shard: str) -> str:
+        """The HR faces of a variant: aligned for clean, the occluded shard for an occlusion type."""
+        return self.aligned_shard(shard) if variant == "clean" else self.occluded_shard(variant, shard)
+
+    def lr_shard(self, variant: str, res, shard: str) -> str:
+        return paths.lr_shard(self.ds, variant, res, shard)
+
+    # (key, path) items: a rule's inputs are their paths, its stage arguments `key=path` (keyed())
+    def occluded_items(self, types) -> list[tuple[str, str]]:
+        return [(t, self.occluded_shard(t, s)) for t in types for s in self.shards]
+
+    def lr_items(self, variant: str, resolutions) -> list[tuple[str, str]]:
+        return [(str(r), self.lr_shard(variant, r, s)) for r in resolutions for s in self.shards]
+
+    def sr_items(self, variant: str, model_res) -> list[tuple[str, str]]:
+        return [(f"{m}:{r}", self.sr_file(m, variant, r)) for m, r in model_res]
+
+    def manifest(self) -> str:
+        return paths.manifest(self.ds)
+
+    def sr_file(self, model: str, variant: str, res) -> str:
+        return paths.sr_file(self.ds, model, variant, res)
+
+    def sr_faces_list(self, purpose: str) -> str:
+        return paths.sr_faces_list(self.ds, purpose)
+
+    sr_model_dir = staticmethod(paths.sr_model_dir)
+    sr_checkpoint = staticmethod(paths.sr_checkpoint)
+
+    @property
+    def degrade_seed(self) -> int:
+        """The degrade stage's seed: only the realistic kind draws, so only it reruns when the seed changes."""
+        return int(self.config["seed"]) if self.config["degrade"]["kernel"] == "realistic" else 0
+
+    def teacher_shard(self, teacher: str, shard: str) -> str:
+        return paths.teacher_shard(self.ds, teacher, shard)
+
+    model_dir = staticmethod(paths.model_dir)
+
+    # --- occlusion ---------------------------------------------------------------------------------
+    def occlusion_params_arg(self, otype: str) -> str:
+        """One type's renderer params as a shell-quoted JSON object: editing one type's params
+        changes only that type's `params:` and so reruns only its jobs."""
+        types = self.config["occlusion"]["types"]
+        if otype not in types:
+            raise ValueError(f"occlusion type {otype!r} is not in config occlusion.types {sorted(types)}")
+        params = {k: v for k, v in (types[otype] or {}).items() if k not in OCCLUSION_WORKFLOW_KEYS}
+        return shlex.quote(json.dumps(params, sort_keys=True))
+
+    def _occlusion_report_files(self) -> dict:
+        return {"shards": self.occluded_items(self.occ_types),
+                "rejects": [(t, paths.occluded_rejects(self.ds, t, s)) for t in self.occ_types for s in self.shards]}
+
+    def occlusion_report_inputs(self) -> dict:
+        return {k: values_of(v) for k, v in self._occlusion_report_files().items()}
+
+    def occlusion_report_args(self) -> str:
+        """`--shards TYPE=H5 ... --rejects TYPE=CSV ...` for every type and shard."""
+        files = self._occlusion_report_files()
+        return f"--shards {' '.join(keyed(files['shards']))} --rejects {' '.join(keyed(files['rejects']))}"
+
+    # --- recognition training ------------------------------------------------------------------
+    @property
+    def recognition(self) -> dict:
+        return self.config.get("recognition") or {}
+
+    def teacher_model_arg(self, teacher: str) -> str:
+        """`--model-path PATH` (quoted) when recognition.teacher_models names this teacher's model file."""
+        path = (self.recognition.get("teacher_models") or {}).get(teacher)
+        return f"--model-path {shlex.quote(str(path))}" if path else ""
+
+    def _train_files(self, method: str) -> dict:
+        """Every occlusion type the DAG renders; the clean LR copies when the method trains on
+        them; the pretrained teacher's cache, or the checkpoint of a configured teacher method."""
+        from robustface.recognition.methods import EXTERNAL_TEACHERS, distillation_teacher, method_settings
+
+        lr_ratio = method_settings(self.recognition, method)["lr_ratio"]
+        files = {"aligned": [self.aligned_shard(s) for s in self.shards],
+                 "occluded": self.occluded_items(self.occ_types),
+                 "lr": self.lr_items("clean", self.resolutions) if lr_ratio > 0 else []}
+        teacher = distillation_teacher(self.recognition, method)
+        if teacher in EXTERNAL_TEACHERS:
+            files["teacher_cache"] = [self.teacher_shard(teacher, s) for s in self.shards]
+            files["teacher_name"] = teacher
+        elif teacher in (self.recognition.get("methods") or {}):
+            files["teacher"] = paths.model_checkpoint(teacher)
+        return files
+
+    def train_inputs(self, method: str) -> dict:
+        files = self._train_files(method)
+        files.pop("teacher_name", None)
+        return {k: values_of(v) if k in ("occluded", "lr") else v for k, v in files.items()}
+
+    def train_args(self, method: str) -> str:
+        """The train stage's file arguments, shell-quoted (paths come from the user's config)."""
+        files, q = self._train_files(method), shlex.quote
+        args = ["--aligned", *map(q, files["aligned"])]
+        args += [f"--occluded {item}" for item in keyed(files["occluded"])]
+        args += [f"--lr {item}" for item in keyed(files["lr"])]
+        if "teacher_cache" in files:
+            args += ["--teacher", q(files["teacher_name"]), "--teacher-cache", *map(q, files["teacher_cache"])]
+        if "teacher" in files:
+            args += ["--teacher", q(files["teacher"])]
+        return " ".join(args)
+
+    # --- ingest ------------------------------------------------------------------------------
+    def ingest_args(self) -> str:
+        cfg = self.config
+        kind = {"sample": "folder", "lfw": "lfw", "folder": "folder"}[self.ds]
+        root = {"sample": paths.SAMPLE_IMAGES, "lfw": cfg["lfw_root"], "folder": cfg["image_root"]}[self.ds]
+        if root is None:
+            raise ValueError("dataset=folder needs image_root=PATH (a person/image folder)")
+        args = f"--kind {kind} --root {shlex.quote(str(root))}"
+        people = cfg.get("people_file") or (f"{cfg['lfw_root']}/peopleDevTrain.txt" if self.ds == "lfw" else None)
+        if people:
+            args += f" --people {shlex.quote(str(people))}"
+        return args
+
+    # --- super-resolution ----------------------------------------------------------------------
+    def sr_weights_path(self, model: str, res=None) -> str | None:
+        """The weight file of `model`; for a model trained here, its `res` checkpoint (its `weights:`
+        setting, when given, is a template with {res} naming checkpoints trained elsewhere)."""
+        settings = self.config["superres"]["models"].get(model) or {}
+        entry = SR_REGISTRY[model]
+        if entry.trained_here:
+            if res is None:
+                raise ValueError(f"SR model {model!r} is trained per LR resolution: its weights need a res")
+            return str(settings["weights"]).format(res=res) if settings.get("weights") else self.sr_checkpoint(model, res)
+        spec = entry.weights
+        return settings.get("weights") or (paths.weights_file(spec.filename) if spec else None)
+
+    def _trained_sr_plan(self, model: str, enabled) -> dict | None:
+        """None when a model trained here runs, else its sr_metrics row. auto = run when every
+        resolution's checkpoint exists (`snakemake train_sr_all` trains them); true = train in this DAG."""
+        weights = (self.config["superres"]["models"].get(model) or {}).get("weights")
+        if weights and "{res}" not in str(weights):
+            raise ValueError(f"superres.models.{model}.weights must contain {{res}} (one checkpoint per LR "
+                             f"resolution), got {weights!r}")
+        absent = [path for r in self.resolutions if not os.path.exists(path := self.sr_weights_path(model, r))]
+        if enabled == "auto" and absent:
+            how = "check its weights template" if weights else "train it: `snakemake train_sr_all`, or set enabled: true"
+            return {"model": model, "reason": f"not trained yet: {', '.join(absent)} missing; {how}"}
+        return None
+
+    def _sr_model_plan(self) -> tuple[list[str], list[dict]]:
+        """enabled: true -> runs (missing weights are fetched by the download rule, or fail
+        clearly); auto -> runs when its weights are on disk, else a CSV row says what is missing;
+        false -> left out."""
+        run, missing = [], []
+        for model, settings in self.config["superres"]["models"].items():
+            if model not in SR_REGISTRY:
+                raise ValueError(f"unknown SR model {model!r} in config; known: {sorted(SR_REGISTRY)}")
+            enabled = settings.get("enabled", "auto")
+            if enabled is False:
+                continue
+            if SR_REGISTRY[model].trained_here:
+                row = self._trained_sr_plan(model, enabled)
+                (missing if row else run).append(row or model)
+                continue
+            weights = self.sr_weights_path(model)
+            if enabled == "auto" and weights and not os.path.exists(weights):
+                spec = SR_REGISTRY[model].weights
+                missing.append({"model": model, "reason": f"missing weights: {weights} (official {spec.url} "
+                                f"sha256={spec.sha256}); run `snakemake download_weights` where a network is available"})
+                continue
+            run.append(model)
+        return run, missing
+
+    def sr_inputs(self, model: str, variant: str, res) -> dict:
+        """Every LR shard of the variant and resolution (one job: the model starts once) and the
+        lists of the faces its consumers need (only those are super-resolved)."""
+        inputs = {"lr": [self.lr_shard(variant, res, s) for s in self.shards],
+                  "ids": [self.sr_faces_list(p) for p in self.sr_purposes(variant)]}
+        weights = self.sr_weights_path(model, res)
+        if weights:
+            inputs["weights"] = weights
+        return inputs
+
+    def sr_purposes(self, variant: str) -> list[str]:
+        """Who reads SR faces of a variant: the SR metrics (every variant); verification's sr-hr
+        conditions (clean probes only)."""
+        return ["metrics"] + (["verification"] if variant == "clean" and self.verification_reads_sr else [])
+
+    @functools.cached_property
+    def verification_reads_sr(self) -> bool:
+        from .verify import VerifyPlan
+
+        return bool(VerifyPlan(self).sr)
+
+    def sr_metrics_splits(self) -> list[str]:
+        """metrics.sr_splits; null = val + test for LFW (people no model trained on), all otherwise."""
+        splits = self.config["metrics"].get("sr_splits")
+        if splits is not None:
+            return list(splits)
+        return ["val", "test"] if self.ds == "lfw" else []
+
+    def sr_faces_inputs(self, purpose: str) -> dict:
+        inputs = {"manifest": self.manifest()}
+        if purpose == "verification":
+            from robustface.verification.pairs import default_pairs
+
+            pairs = default_pairs(self.config)
+            if pairs:
+                inputs["pairs"] = pairs
+        return inputs
+
+    def sr_faces_args(self, purpose: str) -> str:
+        """`sr-faces` arguments (shell-quoted) of one purpose: what its consumer evaluates."""
+        q = shlex.quote
+        if purpose == "metrics":
+            splits = self.sr_metrics_splits()
+            args = [f"--max-faces {int(self.config['metrics'].get('sr_max_faces', 0))}"]
+            return " ".join(args + ([f"--splits {' '.join(map(q, splits))}"] if splits else []))
+        if purpose == "verification":
+            from robustface.verification.pairs import default_exclude_splits, default_pairs
+
+            verification = self.config.get("verification") or {}
+            args = [f"--pairs {q(default_pairs(self.config) or 'all')}",
+                    f"--pairs-format {q(str(verification.get('pairs_format', schema_default('verification.pairs_format'))))}"]
+            excluded = default_exclude_splits(self.config)
+            return " ".join(args + ([f"--exclude-splits {' '.join(map(q, excluded))}"] if excluded else []))
+        raise ValueError(f"unknown SR faces purpose {purpose!r} (metrics | verification)")
+
+    def sr_settings(self, model: str) -> str:
+        """What a model's SR output depends on: its own settings plus the shared SR settings."""
+        merged = {**self.config["superres"], **self.config["superres"]["models"][model]}
+        return as_json({k: v for k, v in merged.items() if k not in SR_STAGE_EXCLUDED})
+
+    def sr_weights_arg(self, model: str, res=None) -> str:
+        weights = self.sr_weights_path(model, res)
+        return f"--weights {shlex.quote(str(weights))}" if weights else ""
+
+    # --- SR metrics ----------------------------------------------------------------------------
+    def metrics_extra_args(self) -> str:
+        m = self.config["metrics"]
+        q = shlex.quote
+        args = [f"--recognizer {q(str(m['recognizer']))}", f"--batch-size {int(m['batch_size'])}"]
+        if m.get("lpips_backbone"):
+            args.append(f"--lpips-weights {q(str(m['lpips_backbone']))}")
+        if m.get("recognizer_model"):
+            args.append(f"--recognizer-model {q(str(m['recognizer_model']))}")
+        return " ".join(args)
+
+    def lpips_backbone_present(self) -> bool:
+        """Part of the metrics rule's params, so fetching the backbone later reruns the metrics."""
+        path = self.config["metrics"].get("lpips_backbone")
+        return bool(path) and os.path.exists(path)
+
+    def _grid_files(self, variant: str) -> dict:
+        """Every shard: the SR files hold only the needed faces, which may all sit in one shard."""
+        return {"hr": [self.hr_shard(variant, s) for s in self.shards],
+                "lr": self.lr_items(variant, self.resolutions),
+                "sr": self.sr_items(variant, [(m, r) for m in self.sr_run for r in self.resolutions])}
+
+    def grid_inputs(self, variant: str) -> dict:
+        files = self._grid_files(variant)
+        return {"hr": files["hr"], "lr": values_of(files["lr"]), "sr": values_of(files["sr"])}
+
+    def grid_args(self, variant: str) -> str:
+        files = self._grid_files(variant)
+        lr, sr = " ".join(keyed(files["lr"])), " ".join(keyed(files["sr"]))
+        return f"--lr {lr} --sr {sr}" if sr else f"--lr {lr}"

@@ -1,0 +1,79 @@
+"""Planning of the verification rules (which methods, which inputs, which stage arguments)."""
+from __future__ import annotations
+
+import shlex
+
+from robustface.config_schema import schema_default
+from robustface.verification.pairs import default_exclude_splits, default_pairs
+
+from . import paths
+from .plan import Plan, as_json, keyed, values_of
+
+
+class VerifyPlan:
+    def __init__(self, plan: Plan):
+        config = plan.config
+        self.plan = plan
+        self.cfg = config.get("verification") or {}
+        self.trained = list((config.get("recognition") or {}).get("methods") or [])
+        # cross-dataset evaluation: checkpoints trained elsewhere (another dataset's results/models);
+        # then nothing is trained in this DAG, the checkpoints are inputs like the pairs file
+        self.cross_dataset = bool(self.cfg.get("models_dir"))
+        self.models_dir = self.cfg.get("models_dir") or paths.MODELS_DIR
+        # pretrained reference rows: verification.references, default the SR metrics' recognizer
+        references = self.cfg.get("references") or [config["metrics"]["recognizer"]]
+        self.methods = self.trained + [m for m in references if m not in self.trained]
+        self.recognizer = config["metrics"]["recognizer"]
+        self.recognizer_model = config["metrics"].get("recognizer_model")
+        self.pairs = default_pairs(config)  # None: every pair among the aligned faces (small sets)
+        conditions = set(self.cfg["conditions"] if self.cfg.get("conditions") is not None else ["occluded", "lr", "sr"])
+        self.occ = plan.occ_types if "occluded" in conditions else []
+        self.res = plan.resolutions if "lr" in conditions else []
+        self.sr = [(m, r) for m in plan.sr_run for r in plan.resolutions] if "sr" in conditions else []
+        self.settings = as_json({"batch_size": self.cfg.get("batch_size", schema_default("verification.batch_size")),
+                                 "n_folds": self.cfg.get("n_folds", schema_default("verification.n_folds")),
+                                 "exclude_splits": default_exclude_splits(config)})
+
+    def _files(self) -> dict:
+        p = self.plan
+        return {"occluded": p.occluded_items(self.occ), "lr": p.lr_items("clean", self.res),
+                "sr": p.sr_items("clean", self.sr)}
+
+    def inputs(self, method: str) -> dict:
+        inputs = {"aligned": [self.plan.aligned_shard(s) for s in self.plan.shards],
+                  **{k: values_of(v) for k, v in self._files().items()}}
+        if self.pairs:
+            inputs["pairs"] = self.pairs
+        if self.cfg.get("labels"):
+            inputs["labels"] = self.cfg["labels"]
+        if method in self.trained:
+            inputs["checkpoint"] = self.checkpoint(method)
+        return inputs
+
+    def checkpoint(self, method: str) -> str:
+        return paths.model_checkpoint(method, self.models_dir)
+
+    def loss_csv(self, method: str) -> str:
+        return paths.model_loss(method, self.models_dir)
+
+    def args(self, method: str) -> str:
+        q = shlex.quote
+        args = [f"--pairs {q(self.pairs or 'all')} --pairs-format {q(str(self.cfg.get('pairs_format', 'lfw')))}"]
+        if self.cfg.get("labels"):
+            args.append(f"--labels {q(str(self.cfg['labels']))}")
+        if method in self.trained:
+            args.append(f"--checkpoint {shlex.quote(self.checkpoint(method))}")
+            # trained here on the train split of these shards: those people are never scored for it
+            # (cross-dataset checkpoints trained on other people; best.pt records their names)
+            if not self.cross_dataset:
+                args.append("--trained-split train")
+        elif self.recognizer_model and method == self.recognizer:
+            args.append(f"--embedder-params {shlex.quote(as_json({'model_path': self.recognizer_model}))}")
+        args += [f"--{flag} {' '.join(keyed(items))}" for flag, items in self._files().items() if items]
+        return " ".join(args)
+
+    def method_eval_args(self, method: str) -> str:
+        """verify's arguments; a pretrained reference additionally leaves out the people the methods of
+        this DAG trained on, so that every row of the comparison is scored on the same people."""
+        same_people = method not in self.trained and self.trained and not self.cross_dataset
+        return self.args(method) + (" --exclude-people-of-split train" if same_people else "")

@@ -1,6 +1,6 @@
 """Landmark-driven synthetic occlusion of aligned faces (masks, glasses, scarves, hands, ...).
 
-Names load on first use (PEP 562), so the planner can read `occlude.dag` without cv2.
+Names load on first use (PEP 562): importing one submodule does not load cv2 for the rest.
 """
 from importlib import import_module
 

@@ -46,10 +46,10 @@ include: "workflow/rules/compare.smk"
 
 rule all:
     input:
-        "results/sr_metrics.csv",
+        rules.aggregate_sr_metrics.output,
         REJECTS,
-        expand("results/figures/sr_grid_{variant}.png", variant=VARIANTS),
-        OCCLUSION_OUTPUTS,
-        "results/verification_metrics.csv",
-        "results/method_comparison.csv",
+        expand(rules.sr_grid.output[0], variant=VARIANTS),
+        rules.occlusion_report.output.stats if OCC_TYPES else [],
+        rules.aggregate_verification.output.metrics,
+        rules.method_comparison.output.table,
     default_target: True

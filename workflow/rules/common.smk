@@ -10,7 +10,6 @@ RESOLUTIONS = PLAN.resolutions
 OCC_TYPES = PLAN.occ_types
 VARIANTS = PLAN.variants
 SR_MODELS_RUN = PLAN.sr_run
-OCCLUSION_OUTPUTS = ["results/occlusion_stats.csv"] if OCC_TYPES else []
 CONDA_ENV = "../../envs/robustface.yaml"
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..planning.paths import WEIGHTS_DIR
+from ..planning.paths import WEIGHTS_DIR, sr_checkpoint
 
 if TYPE_CHECKING:  # torch only where weights load: the planner imports WeightSpec torch-free
     import torch
@@ -47,7 +47,7 @@ def missing_weights_message(model_name: str, spec: WeightSpec | None, path: Path
         where = f"expected file {path}" if path else "no --weights given"
         return (f"weights for SR model '{model_name}' not found: {where}\n"
                 f"  it is trained here: python -m robustface train-sr --model {model_name} --res RES ... "
-                f"(rule train_sr -> results/sr_models/{model_name}/RES/best.pt; `snakemake train_sr_all`)")
+                f"(rule train_sr -> {sr_checkpoint(model_name, 'RES')}; `snakemake train_sr_all`)")
     sha = spec.sha256 or "none (unpublished: fetch prints the computed hash)"
     lines = [
         f"weights for SR model '{model_name}' not found: expected file {path}",

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # System packages the tests need beyond the Python venv: Debian's chromium renders the HTML
-# report headless (tests/test_report.py). Idempotent: does nothing when chromium is present.
+# report headless (tests/workflow/test_report.py). Idempotent: does nothing when chromium is present.
 # Needs root (CI runs as root); a developer without it gets a skipped report test, not a failure.
 set -euo pipefail
 if command -v chromium >/dev/null 2>&1; then

@@ -2,7 +2,7 @@
 
 Planning (dry run, --lint, the DAG of a SLURM submit host) must not load torch, cv2, dlib,
 mediapipe, onnxruntime or the plotting/array stacks the stages use: it would cost seconds per
-invocation and tie the planner to the ML environment. Used by tests/test_planning_imports.py and
+invocation and tie the planner to the ML environment. Used by tests/workflow/test_planning_imports.py and
 the `plan` benchmark section (benchmarks/run.py).
 """
 from __future__ import annotations

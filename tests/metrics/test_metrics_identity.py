@@ -8,7 +8,7 @@ import pytest
 
 from robustface.metrics import identity
 
-LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"
+LFW = Path(__file__).resolve().parents[3] / "shared/data/lfw-devtrain"
 ARCFACE_TEMPLATE = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]], np.float32
 )

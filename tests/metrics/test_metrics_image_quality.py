@@ -7,7 +7,7 @@ import pytest
 
 from robustface.metrics import image_quality as iq
 
-LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"
+LFW = Path(__file__).resolve().parents[3] / "shared/data/lfw-devtrain"
 
 
 def _lfw_faces(n: int = 6, size: int = 112) -> np.ndarray:

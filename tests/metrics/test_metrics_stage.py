@@ -13,7 +13,7 @@ from robustface.h5io import write_shard
 from robustface.metrics import aggregate, grid, stage
 from robustface.metrics.image_quality import image_quality
 
-LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"
+LFW = Path(__file__).resolve().parents[3] / "shared/data/lfw-devtrain"
 HR_SIZE = 112
 
 

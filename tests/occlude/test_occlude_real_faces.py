@@ -8,7 +8,7 @@ import pytest
 from robustface.occlude import Occluder, OcclusionReject
 from robustface.occlude.geometry import EYE_LEFT, EYE_RIGHT, MOUTH_OUTER
 
-LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"
+LFW = Path(__file__).resolve().parents[3] / "shared/data/lfw-devtrain"
 N_FACES = 12
 
 

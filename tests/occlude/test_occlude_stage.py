@@ -1,14 +1,12 @@
-"""The occlude and occlusion-report stages end to end on small synthetic shards, and the bench."""
+"""The occlude and occlusion-report stages end to end on small synthetic shards."""
 import csv
 import json
-import time
 
 import cv2
 import h5py
 import numpy as np
 import pytest
 
-from benchmarks import occlusion as bench
 from pngcheck import read_rgb
 from robustface.h5io import read_attrs, read_shard, seal_shard, write_shard
 from robustface.occlude import report, stage
@@ -126,18 +124,6 @@ def test_report_rejects_malformed_pairs(tmp_path, capsys):
         report.main(["--shards", "no-equals-sign", "--stats-out", str(tmp_path / "s.csv"), "--sheets-dir", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "argument --shards: expected KEY=PATH" in capsys.readouterr().err
-
-
-def test_benchmark_returns_rates_per_type():
-    start = time.perf_counter()
-    result = bench.benchmark_rendering(types=["surgical_mask", "eyeglasses"], n_faces=10)
-    wall = time.perf_counter() - start
-    assert set(result) == {"surgical_mask", "eyeglasses"}
-    for r in result.values():
-        assert r["n_faces"] == 10 and r["workers"] == 1
-        assert r["ms_per_face"] == pytest.approx(1000 / r["faces_per_s"], rel=0.01)
-    # rendering 10 faces per type took at least the time the reported rates claim (+ warm-up)
-    assert sum(r["n_faces"] / r["faces_per_s"] for r in result.values()) <= wall
 
 
 def test_workflow_args_quote_params_and_drop_enabled():

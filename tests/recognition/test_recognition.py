@@ -1,15 +1,9 @@
-"""Unit tests of the recognition package: architecture, heads, losses, adaptive module, data.
-
-`build_tiny_shards` (also used by test_recognition_training.py) writes aligned + occluded shards
-from real LFW faces: a centre crop 250 -> 150 resized to 112, and as a stand-in occlusion a grey
-rectangle over the lower half, with one occluded row dropped to mimic a reject.
-"""
+"""Unit tests of the recognition package: architecture, heads, losses, adaptive module, data
+(real-face shards from tiny_shards.build_tiny_shards)."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
@@ -20,41 +14,7 @@ from robustface.recognition.heads import ArcFaceHead, CosFaceHead
 from robustface.recognition.losses import kd_loss
 from robustface.recognition.mobilefacenet import MobileFaceNet, count_parameters
 from robustface.recognition.model import FaceRecognizer, ModelSpec
-
-LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"
-needs_lfw = pytest.mark.skipif(not (LFW / "lfw").is_dir(), reason=f"LFW sample not found at {LFW}")
-OCCLUSION = "lowerhalf"
-
-
-def _load_face(path: Path) -> np.ndarray:
-    image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-    crop = image[50:200, 50:200]
-    return cv2.resize(crop, (112, 112), interpolation=cv2.INTER_AREA)
-
-
-def build_tiny_shards(root: Path, n_train: int = 6, n_val: int = 3, per_person: int = 4) -> tuple[list[str], dict[str, list[str]]]:
-    people = sorted(p for p in (LFW / "lfw").iterdir() if len(list(p.glob("*.jpg"))) >= per_person)
-    people = people[: n_train + n_val]
-    rows = []
-    for k, person in enumerate(people):
-        for path in sorted(person.glob("*.jpg"))[:per_person]:
-            rows.append((path.stem, person.name, "train" if k < n_train else "val", _load_face(path)))
-    aligned, occluded = [], {OCCLUSION: []}
-    halves = [rows[0::2], rows[1::2]]
-    for k, part in enumerate(halves):
-        images = np.stack([r[3] for r in part])
-        meta = {"image_id": [r[0] for r in part], "person": [r[1] for r in part], "split": [r[2] for r in part]}
-        path = root / "aligned" / f"shard-{k:04d}.h5"
-        write_shard(path, {"images": images, **meta}, {"hr_size": 112})
-        aligned.append(str(path))
-        keep = np.arange(len(part))[1:] if k == 0 else np.arange(len(part))  # first row "rejected"
-        occ = images[keep].copy()
-        occ[:, 60:, :, :] = 128
-        occ_path = root / "occluded" / OCCLUSION / f"shard-{k:04d}.h5"
-        write_shard(occ_path, {"images": occ, "occlusion_type": [OCCLUSION] * len(keep),
-                               **{name: [v[i] for i in keep] for name, v in meta.items()}})
-        occluded[OCCLUSION].append(str(occ_path))
-    return aligned, occluded
+from tiny_shards import OCCLUSION, build_tiny_shards, needs_lfw
 
 
 # ------------------------------------------------------------------ architecture

@@ -14,7 +14,7 @@ from robustface.recognition.methods import resolve_settings
 from robustface.recognition.teacher_cache import TeacherCacheError, embed_shard, read_teacher_cache
 from robustface.recognition.trainer import Trainer
 from robustface.recognition.validation import best_threshold_accuracy, build_val_pairs, embed_rows
-from test_recognition import build_tiny_shards, needs_lfw
+from tiny_shards import build_tiny_shards, needs_lfw
 
 
 def test_relational_loss_ignores_a_rotation_of_the_space_but_not_a_change_of_similarities():

@@ -17,7 +17,7 @@ from robustface.recognition.published.pairwise import pair_distillation, teacher
 from robustface.recognition.published.ri import index_diversion_loss, recognizability, unrecognisable
 from robustface.recognition.published.rikd import cosine_logits, posterior_kl
 from robustface.recognition.trainer import LOSS_COLUMNS, Trainer
-from test_recognition import build_tiny_shards, needs_lfw
+from tiny_shards import build_tiny_shards, needs_lfw
 
 
 # ------------------------------------------------------------------ mechanisms on tiny tensors

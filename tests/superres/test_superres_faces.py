@@ -9,13 +9,13 @@ import shlex
 import numpy as np
 import pytest
 import yaml
+from robustface.dag import Plan
 from snakemake.utils import validate
 
-from robustface.dag import Plan
+from conftest import REPO
 from robustface.h5io import read_attrs, read_shard, write_shard
 from robustface.superres import faces
 from robustface.superres.stage import main as superres_main
-from test_workflow import REPO
 
 MANIFEST = [  # person, image numbers, split
     ("Ann_Lee", 3, "train"), ("Bo_Chan", 2, "val"), ("Cy_Dee", 2, "test"), ("Di_Eng", 1, "test"),

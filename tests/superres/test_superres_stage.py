@@ -14,7 +14,7 @@ from robustface.superres import MissingWeightsError, get_entry
 from robustface.superres.stage import main
 from robustface.superres.weights import sha256_file
 
-LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"
+LFW = Path(__file__).resolve().parents[3] / "shared/data/lfw-devtrain"
 
 
 def lr_faces(res: int, n: int) -> np.ndarray:

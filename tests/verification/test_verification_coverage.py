@@ -11,17 +11,17 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from robustface.dag import Plan
+from robustface.verification.dag import VerifyPlan
 from snakemake.utils import validate
 
-from robustface.dag import Plan
+from conftest import REPO
 from robustface.ingest import person_split
 from robustface.verification import aggregate, stage
-from robustface.verification.dag import VerifyPlan
 from robustface.verification.exclusion import coverage, format_reasons, pair_exclusions
 from robustface.verification.pairs import Pair
-from test_recognition import build_tiny_shards, needs_lfw
 from test_verification_stage import SIZE, StubEmbedder
-from test_workflow import REPO
+from tiny_shards import build_tiny_shards, needs_lfw
 
 PEOPLE = [f"Person_{k:03d}" for k in range(40)]
 

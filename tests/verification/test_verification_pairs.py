@@ -17,7 +17,7 @@ from robustface.verification.pairs import (
     write_rejects,
 )
 
-LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"
+LFW = Path(__file__).resolve().parents[3] / "shared/data/lfw-devtrain"
 
 
 def write(tmp_path, name, text):
@@ -102,7 +102,7 @@ def test_default_pairs(tmp_path):
 
 def test_default_exclude_splits():
     # no split is dropped for every method by default (LFW included): a trained method leaves out the
-    # people it trained on, a pretrained reference scores every pair (tests/test_verification_coverage.py)
+    # people it trained on, a pretrained reference scores every pair (tests/verification/test_verification_coverage.py)
     assert default_exclude_splits({"dataset": "lfw"}) == []
     assert default_exclude_splits({"dataset": "lfw", "verification": {"exclude_splits": None}}) == []
     assert default_exclude_splits({"dataset": "sample", "verification": {"exclude_splits": ["val"]}}) == ["val"]

@@ -1,11 +1,9 @@
 """Verification metrics against hand-computed answers."""
 import math
-import time
 
 import numpy as np
 import pytest
 
-from benchmarks.verification import benchmark
 from robustface.verification.protocol import accuracy_at, best_threshold, equal_error_rate, evaluate, kfold_accuracy, roc_auc, roc_curve, tar_at_far
 
 
@@ -89,27 +87,3 @@ def test_empty_and_one_label():
     assert result.n_pairs == 0 and math.isnan(result.acc_mean) and math.isnan(result.auc)
     result = evaluate(np.array([0.1, 0.2]), np.array([True, True]), np.array([0, 1]))
     assert math.isnan(result.auc) and math.isnan(result.eer) and result.acc_mean == 1.0
-
-
-def test_benchmark_reports_pairs_per_second():
-    start = time.perf_counter()
-    result = benchmark(n_pairs=2000, n_images=64)
-    wall = time.perf_counter() - start
-    assert result["n_pairs"] == 2000 and result["includes_embedding"] is False
-    assert 0 < result["seconds"] <= wall  # the timed section lies inside the call
-    assert result["pairs_per_s"] == pytest.approx(2000 / result["seconds"])
-
-
-def test_benchmark_with_an_embedder_embeds_every_image_once_in_batches():
-    class CountingEmbedder:
-        def __init__(self):
-            self.batches = []
-
-        def embed(self, faces):
-            assert faces.dtype == np.uint8 and faces.shape[1:] == (32, 32, 3)
-            self.batches.append(len(faces))
-            return np.random.default_rng(len(self.batches)).standard_normal((len(faces), 16))
-
-    embedder = CountingEmbedder()
-    result = benchmark(embedder, n_pairs=500, n_images=70, image_size=32, batch_size=32)
-    assert embedder.batches == [32, 32, 6] and result["includes_embedding"] is True

@@ -186,7 +186,7 @@ def test_aggregate(tmp_path):
     assert colour_pixels(plot, (255, 127, 14)) == 0  # matplotlib's second line colour: no second curve
 
 
-LFW = Path(__file__).resolve().parents[2] / "shared/data/lfw-devtrain"
+LFW = Path(__file__).resolve().parents[3] / "shared/data/lfw-devtrain"
 
 
 @pytest.mark.lfw

@@ -9,7 +9,7 @@ import yaml
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ENV = REPO / "envs/robustface.yaml"
 POST_DEPLOY = REPO / "envs/robustface.post-deploy.sh"  # snakemake's name: <env>.post-deploy.sh
 PIN = re.compile(r"(?<![\w.-])([A-Za-z0-9][A-Za-z0-9_.-]*)==([0-9][^\s#;]*)")

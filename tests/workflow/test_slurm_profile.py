@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from snakemake.profiles import ProfileConfigFileParser
 
-PROFILE = Path(__file__).resolve().parents[1] / "profiles" / "slurm" / "config.yaml"
+PROFILE = Path(__file__).resolve().parents[2] / "profiles" / "slurm" / "config.yaml"
 SWITCHES = ("ACCOUNT", "PARTITION", "GPU_PARTITION", "GPUS", "GPU_MODEL")
 ACCEL_RULES = ("superres", "train", "train_sr")
 

@@ -13,7 +13,7 @@ import yaml
 from pngcheck import distinct_colours, read_rgb
 from sample_run import SMALL, SNAKEMAKE, snakemake
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def planned_jobs(dry_run_output: str) -> dict[str, int]:

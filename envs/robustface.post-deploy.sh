@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run by snakemake inside the new conda env of envs/robustface.yaml (after `conda env create`),
 # from snakemake's working directory. The steps of scripts/setup.sh that a conda env file cannot
-# express; the pins must match setup.sh (tests/test_conda_env.py checks it).
+# express; the pins must match setup.sh (tests/workflow/test_conda_env.py checks it).
 set -euo pipefail
 PIP="python -m pip --disable-pip-version-check"
 # basicsr's sdist imports torch in setup.py: build it against the torch of this env.

@@ -156,24 +156,20 @@ class Plan(SuperresPlan):
     def _train_files(self, method: str) -> dict:
         """Every occlusion type the DAG renders; the clean LR copies when the method trains on
         them; the pretrained teacher's cache, or the checkpoint of a configured teacher method."""
-        from robustface.recognition.methods import EXTERNAL_TEACHERS, distillation_teacher, method_settings
+        from robustface.recognition.methods import external_teacher, method_settings, teacher_method
 
         lr_ratio = method_settings(self.recognition, method)["lr_ratio"]
         files = {"aligned": [self.aligned_shard(s) for s in self.shards],
                  "occluded": self.occluded_items(self.occ_types),
                  "lr": self.lr_items("clean", self.resolutions) if lr_ratio > 0 else []}
-        teacher = distillation_teacher(self.recognition, method)
-        if teacher in EXTERNAL_TEACHERS:
+        if teacher := external_teacher(self.recognition, method):
             files["teacher_cache"] = [self.teacher_shard(teacher, s) for s in self.shards]
-            files["teacher_name"] = teacher
-        elif teacher in self.train_methods:
+        elif teacher := teacher_method(self.recognition, method):
             files["teacher"] = paths.model_checkpoint(teacher)
         return files
 
     def train_inputs(self, method: str) -> dict:
-        files = self._train_files(method)
-        files.pop("teacher_name", None)
-        return {k: values_of(v) if k in ("occluded", "lr") else v for k, v in files.items()}
+        return {k: values_of(v) if k in ("occluded", "lr") else v for k, v in self._train_files(method).items()}
 
     def train_args(self, method: str) -> str:
         """The train stage's file arguments, shell-quoted (paths come from the user's config)."""
@@ -182,7 +178,9 @@ class Plan(SuperresPlan):
         args += [f"--occluded {item}" for item in keyed(files["occluded"])]
         args += [f"--lr {item}" for item in keyed(files["lr"])]
         if "teacher_cache" in files:
-            args += ["--teacher", q(files["teacher_name"]), "--teacher-cache", *map(q, files["teacher_cache"])]
+            from robustface.recognition.methods import external_teacher
+
+            args += ["--teacher", q(external_teacher(self.recognition, method)), "--teacher-cache", *map(q, files["teacher_cache"])]
         if "teacher" in files:
             args += ["--teacher", q(files["teacher"])]
         return " ".join(args)

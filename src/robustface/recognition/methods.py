@@ -169,9 +169,3 @@ def external_teacher(recognition: dict, method: str) -> str | None:
     """The pretrained recognizer (sface, dlib, insightface_onnx) `method` distils from, if any."""
     teacher = distillation_teacher(recognition, method)
     return teacher if teacher in EXTERNAL_TEACHERS else None
-
-
-def external_teachers(recognition: dict) -> list[str]:
-    """Every pretrained teacher some configured method distils from (one cache each)."""
-    names = {external_teacher(recognition, m) for m in (recognition.get("methods") or {})}
-    return sorted(n for n in names if n)

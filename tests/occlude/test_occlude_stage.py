@@ -124,19 +124,3 @@ def test_report_rejects_malformed_pairs(tmp_path, capsys):
         report.main(["--shards", "no-equals-sign", "--stats-out", str(tmp_path / "s.csv"), "--sheets-dir", str(tmp_path)])
     assert exit_info.value.code == 2
     assert "argument --shards: expected KEY=PATH" in capsys.readouterr().err
-
-
-def test_workflow_args_quote_params_and_drop_enabled():
-    import shlex
-
-    from robustface.occlude.dag import report_args, type_params_arg
-
-    config = {"occlusion": {"types": {"scarf": {"enabled": True, "colors": [[1, 2, 3]], "note": "it's"}, "hand": None}}}
-    arg = type_params_arg(config, "scarf")
-    assert json.loads(shlex.split(arg)[0]) == {"colors": [[1, 2, 3]], "note": "it's"}
-    assert json.loads(shlex.split(type_params_arg(config, "hand"))[0]) == {}
-    with pytest.raises(ValueError, match="not in config"):
-        type_params_arg(config, "n95")
-    args = report_args("lfw", ["scarf", "hand"], ["0000", "0001"])
-    assert "scarf=resources/lfw/occluded/scarf/shard-0001.h5" in args
-    assert "hand=resources/lfw/occluded/hand/rejects-0000.csv" in args

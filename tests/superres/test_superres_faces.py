@@ -9,11 +9,11 @@ import shlex
 import numpy as np
 import pytest
 import yaml
-from robustface.dag import Plan
 from snakemake.utils import validate
 
 from conftest import REPO
 from robustface.h5io import read_attrs, read_shard, write_shard
+from robustface.planning.plan import Plan
 from robustface.superres import faces
 from robustface.superres.stage import main as superres_main
 

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from robustface.dag import Plan
-from robustface.superres.train_plan import TrainSRPlan
 
 from conftest import REPO
 from robustface.degrade import degrade_batch, resize_batch
 from robustface.degrade import main as degrade_main
 from robustface.h5io import read_attrs, read_shard, write_shard
+from robustface.planning.plan import Plan
+from robustface.planning.train_sr import TrainSRPlan
 from robustface.superres import load_model
 from robustface.superres.train import SRTrainer, freeze_head
 from robustface.superres.train import main as train_sr_main

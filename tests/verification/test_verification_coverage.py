@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 import torch
 import yaml
-from robustface.dag import Plan
-from robustface.verification.dag import VerifyPlan
 from snakemake.utils import validate
 
 from conftest import REPO
 from robustface.ingest import person_split
+from robustface.planning.plan import Plan
+from robustface.planning.verify import VerifyPlan
 from robustface.verification import aggregate, stage
 from robustface.verification.exclusion import coverage, format_reasons, pair_exclusions
 from robustface.verification.pairs import Pair

@@ -193,9 +193,10 @@ def test_comparison_joins_tables_and_measures_each_mechanism_against_its_ablatio
 
 def test_the_shipped_config_pairs_each_published_method_with_its_ablation_and_wires_its_inputs():
     import yaml
-    from robustface.dag import Plan
-    from robustface.verification.dag import VerifyPlan
     from snakemake.utils import validate
+
+    from robustface.planning.plan import Plan
+    from robustface.planning.verify import VerifyPlan
 
     repo = __import__("pathlib").Path(__file__).resolve().parents[2]
     config = yaml.safe_load((repo / "config.yaml").read_text())

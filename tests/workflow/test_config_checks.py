@@ -6,12 +6,12 @@ import shlex
 
 import pytest
 import yaml
-from robustface.dag import Plan
-from robustface.verification.dag import VerifyPlan
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from conftest import REPO
+from robustface.planning.plan import Plan
+from robustface.planning.verify import VerifyPlan
 
 SCHEMA = str(REPO / "workflow/schemas/config.schema.yaml")
 

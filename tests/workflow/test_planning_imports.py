@@ -39,8 +39,8 @@ def test_the_probe_sees_a_heavy_import(tmp_path):
 
 def test_planner_modules_import_no_heavy_library():
     """The modules the Snakefiles import, in a fresh interpreter (no snakemake in between)."""
-    code = ("import sys, robustface.dag, robustface.occlude.dag, robustface.recognition.methods, "
-            "robustface.verification.dag, robustface.verification.pairs; robustface.dag.official_weights(); "
+    code = ("import sys, robustface.planning.plan, robustface.planning.verify, robustface.planning.train_sr, "
+            "robustface.recognition.methods, robustface.verification.pairs; robustface.planning.official_weights(); "
             f"print(','.join(m for m in {HEAVY_MODULES!r} if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]

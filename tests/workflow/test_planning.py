@@ -9,7 +9,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from conftest import REPO
+from conftest import LFW_ROOT, REPO, requires_lfw
 from robustface.planning import paths
 from robustface.planning.plan import Plan
 from robustface.planning.train_sr import TrainSRPlan
@@ -108,3 +108,15 @@ def test_train_sr_plan_paths(config):
     assert train_sr.inputs("rrdb_face", 16)["identity"] == paths.model_checkpoint("kd_sface")
     args = shlex.split(train_sr.args("rrdb_face", 16))
     assert args[args.index("--out-dir") + 1] == paths.sr_model_dir("rrdb_face", 16)
+
+
+@requires_lfw
+def test_sr_faces_and_verify_read_the_same_pairs(config, tmp_path):
+    pairs = tmp_path / "it's pairs.txt"
+    pairs.write_text((LFW_ROOT / "pairsDevTrain.txt").read_text())
+    config["verification"].update(pairs=str(pairs), exclude_splits=["train"])
+    plan = Plan(config)
+    assert plan.sr_faces_inputs("verification") == {"manifest": paths.manifest("sample"), "pairs": str(pairs)}
+    args = shlex.split(plan.sr_faces_args("verification"))
+    assert args == ["--pairs", str(pairs), "--pairs-format", "lfw", "--exclude-splits", "train"]
+    assert shlex.split(VerifyPlan(plan).args("sface"))[:4] == args[:4]

@@ -6,7 +6,6 @@ import functools
 import os
 import shlex
 
-from robustface.config_schema import schema_default
 from robustface.superres.registry import MODELS as SR_REGISTRY
 
 from . import paths
@@ -86,10 +85,16 @@ class SuperresPlan:
         return ["metrics"] + (["verification"] if variant == "clean" and self.verification_reads_sr else [])
 
     @functools.cached_property
-    def verification_reads_sr(self) -> bool:
+    def verify_plan(self):
+        """The verification plan (robustface.planning.verify): its pairs and SR conditions decide
+        which SR faces verification needs."""
         from .verify import VerifyPlan
 
-        return bool(VerifyPlan(self).sr)
+        return VerifyPlan(self)
+
+    @property
+    def verification_reads_sr(self) -> bool:
+        return bool(self.verify_plan.sr)
 
     def sr_metrics_splits(self) -> list[str]:
         """metrics.sr_splits; null = val + test for LFW (people no model trained on), all otherwise."""
@@ -100,12 +105,8 @@ class SuperresPlan:
 
     def sr_faces_inputs(self, purpose: str) -> dict:
         inputs = {"manifest": self.manifest()}
-        if purpose == "verification":
-            from robustface.verification.pairs import default_pairs
-
-            pairs = default_pairs(self.config)
-            if pairs:
-                inputs["pairs"] = pairs
+        if purpose == "verification" and self.verify_plan.pairs:
+            inputs["pairs"] = self.verify_plan.pairs
         return inputs
 
     def sr_faces_args(self, purpose: str) -> str:
@@ -116,13 +117,8 @@ class SuperresPlan:
             args = [f"--max-faces {int(self.config['metrics'].get('sr_max_faces', 0))}"]
             return " ".join(args + ([f"--splits {' '.join(map(q, splits))}"] if splits else []))
         if purpose == "verification":
-            from robustface.verification.pairs import default_exclude_splits, default_pairs
-
-            verification = self.config.get("verification") or {}
-            args = [f"--pairs {q(default_pairs(self.config) or 'all')}",
-                    f"--pairs-format {q(str(verification.get('pairs_format', schema_default('verification.pairs_format'))))}"]
-            excluded = default_exclude_splits(self.config)
-            return " ".join(args + ([f"--exclude-splits {' '.join(map(q, excluded))}"] if excluded else []))
+            excluded = self.verify_plan.exclude_splits
+            return " ".join([self.verify_plan.pairs_args()] + ([f"--exclude-splits {' '.join(map(q, excluded))}"] if excluded else []))
         raise ValueError(f"unknown SR faces purpose {purpose!r} (metrics | verification)")
 
     def sr_settings(self, model: str) -> str:

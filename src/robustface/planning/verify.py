@@ -30,9 +30,11 @@ class VerifyPlan:
         self.occ = plan.occ_types if "occluded" in conditions else []
         self.res = plan.resolutions if "lr" in conditions else []
         self.sr = [(m, r) for m in plan.sr_run for r in plan.resolutions] if "sr" in conditions else []
+        self.pairs_format = str(self.cfg.get("pairs_format", schema_default("verification.pairs_format")))
+        self.exclude_splits = default_exclude_splits(config)
         self.settings = as_json({"batch_size": self.cfg.get("batch_size", schema_default("verification.batch_size")),
                                  "n_folds": self.cfg.get("n_folds", schema_default("verification.n_folds")),
-                                 "exclude_splits": default_exclude_splits(config)})
+                                 "exclude_splits": self.exclude_splits})
 
     def _files(self) -> dict:
         p = self.plan
@@ -56,9 +58,13 @@ class VerifyPlan:
     def loss_csv(self, method: str) -> str:
         return paths.model_loss(method, self.models_dir)
 
+    def pairs_args(self) -> str:
+        """The pairs every consumer of verification pairs reads (verify, method-eval, sr-faces)."""
+        return f"--pairs {shlex.quote(self.pairs or 'all')} --pairs-format {shlex.quote(self.pairs_format)}"
+
     def args(self, method: str) -> str:
         q = shlex.quote
-        args = [f"--pairs {q(self.pairs or 'all')} --pairs-format {q(str(self.cfg.get('pairs_format', 'lfw')))}"]
+        args = [self.pairs_args()]
         if self.cfg.get("labels"):
             args.append(f"--labels {q(str(self.cfg['labels']))}")
         if method in self.trained:

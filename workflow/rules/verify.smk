@@ -1,8 +1,6 @@
 # Face verification of every trained method and the pretrained reference recognizer under every
 # condition (clean, occluded, low-resolution, super-resolved) -> results/verification_metrics.csv.
-from robustface.planning.verify import VerifyPlan
-
-VERIFY = VerifyPlan(PLAN)
+VERIFY = PLAN.verify_plan
 VERIFY_METHODS = VERIFY.methods
 TRAINED_METHODS = VERIFY.trained
 

@@ -202,7 +202,7 @@ def test_the_shipped_config_pairs_each_published_method_with_its_ablation_and_wi
     config = yaml.safe_load((repo / "config.yaml").read_text())
     validate(config, str(repo / "workflow/schemas/config.schema.yaml"))
     plan = Plan(config)
-    roles = comparison.method_roles(config, VerifyPlan(plan).methods)
+    roles = VerifyPlan(plan).method_roles()
     assert sorted(comparison.ablation_pairs(roles)) == [
         ("alob", "alob_no_trimmer"), ("pairwise_kd", "pairwise_kd_no_balancing"), ("ri_diversion", "ri_no_diversion"),
         ("rikd", "rikd_no_sharing")]

@@ -1,10 +1,9 @@
 # Every method side by side (AMOFR family, published methods and their ablations, pretrained
 # references): rank-1 identification and ERC curves per method and condition (method_eval), joined
 # with the verification table -> results/method_comparison.csv (+ method_ablation.csv, erc_curves.csv,
-# figures). Planning: VerifyPlan (verify.smk) for the inputs, comparison.method_roles for the labels.
-from robustface.verification.comparison import method_roles
+# figures). Planning: VerifyPlan (robustface.planning.verify) for the inputs and the method labels.
 
-METHOD_ROLES = method_roles(config, VERIFY_METHODS)
+METHOD_ROLES = VERIFY.method_roles()
 
 
 rule method_eval:

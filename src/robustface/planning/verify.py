@@ -36,6 +36,21 @@ class VerifyPlan:
                                  "n_folds": self.cfg.get("n_folds", schema_default("verification.n_folds")),
                                  "exclude_splits": self.exclude_splits})
 
+    def method_roles(self) -> dict[str, dict]:
+        """{method: {family, objective, mechanism}} of every evaluated method: the comparison
+        stage's labels (passed as JSON, so relabelling reruns only the comparison)."""
+        from robustface.recognition.methods import mechanism_on, method_settings
+
+        roles = {}
+        for method in self.methods:
+            if method not in self.trained:
+                roles[method] = {"family": "reference", "objective": "", "mechanism": None}
+                continue
+            settings = method_settings(self.plan.recognition, method)
+            objective = settings["objective"] or ""
+            roles[method] = {"family": objective or "amofr", "objective": objective, "mechanism": mechanism_on(settings)}
+        return roles
+
     def _files(self) -> dict:
         p = self.plan
         return {"occluded": p.occluded_items(self.occ), "lr": p.lr_items("clean", self.res),

@@ -35,23 +35,6 @@ ABLATION_COLUMNS = ["method", "ablation", "objective", "condition", "type_or_mod
 CONDITION_ORDER = ["clean-clean", "clean-occluded", "occluded-occluded", "lr-hr", "lr-lr", "sr-hr", "labelled-mask"]
 
 
-def method_roles(config: Mapping, methods: Sequence[str]) -> dict[str, dict]:
-    """{method: {family, objective, mechanism}} from the config (the planner passes it as JSON)."""
-    from robustface.recognition.methods import mechanism_on, method_settings
-
-    recognition = config.get("recognition") or {}
-    trained = recognition.get("methods") or {}
-    roles = {}
-    for method in methods:
-        if method not in trained:
-            roles[method] = {"family": "reference", "objective": "", "mechanism": None}
-            continue
-        settings = method_settings(recognition, method)
-        objective = settings["objective"] or ""
-        roles[method] = {"family": objective or "amofr", "objective": objective, "mechanism": mechanism_on(settings)}
-    return roles
-
-
 def ablation_pairs(roles: Mapping[str, dict]) -> list[tuple[str, str]]:
     """(method, ablation): same objective, mechanism on vs off."""
     on = [m for m, r in roles.items() if r["objective"] and r["mechanism"]]

@@ -46,3 +46,26 @@ def build_tiny_shards(root: Path, n_train: int = 6, n_val: int = 3, per_person: 
                                **{name: [v[i] for i in keep] for name, v in meta.items()}})
         occluded[OCCLUSION].append(str(occ_path))
     return aligned, occluded
+
+
+def build_distillation_set(root: Path, n_train: int, n_val: int, per_person: int = 4):
+    """Tiny shards plus what distillation reads: their 16 px copies and SFace's teacher cache.
+    Returns (aligned, occluded, {16: lr shards}, teacher cache shards, the SFace embedder)."""
+    from robustface.degrade import resize_batch
+    from robustface.h5io import read_shard
+    from robustface.metrics.identity import load_embedder
+    from robustface.recognition.teacher_cache import embed_shard
+
+    aligned, occluded = build_tiny_shards(root, n_train=n_train, n_val=n_val, per_person=per_person)
+    sface = load_embedder("sface")
+    lr, cache = {16: []}, []
+    for k, path in enumerate(aligned):
+        shard = read_shard(path)
+        lr_path = root / "lr" / f"shard-{k:04d}.h5"
+        write_shard(lr_path, {"images": resize_batch(shard["images"], 16, "pil_bicubic"),
+                              **{n: shard[n] for n in ("image_id", "person", "split")}})
+        lr[16].append(str(lr_path))
+        cache_path = root / "teacher" / f"shard-{k:04d}.h5"
+        embed_shard(sface, "sface", path, cache_path, progress=False)
+        cache.append(str(cache_path))
+    return aligned, occluded, lr, cache, sface

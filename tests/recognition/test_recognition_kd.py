@@ -6,15 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from robustface.degrade import resize_batch
-from robustface.h5io import read_shard, write_shard
-from robustface.metrics.identity import load_embedder
+from robustface.h5io import read_shard
 from robustface.recognition.losses import kd_loss, relational_kd_loss
 from robustface.recognition.methods import resolve_settings
-from robustface.recognition.teacher_cache import TeacherCacheError, embed_shard, read_teacher_cache
+from robustface.recognition.teacher_cache import TeacherCacheError, read_teacher_cache
 from robustface.recognition.trainer import Trainer
 from robustface.recognition.validation import best_threshold_accuracy, build_val_pairs, embed_rows
-from tiny_shards import build_tiny_shards, needs_lfw
+from tiny_shards import build_distillation_set, needs_lfw
 
 
 def test_relational_loss_ignores_a_rotation_of_the_space_but_not_a_change_of_similarities():
@@ -32,20 +30,7 @@ def test_relational_loss_ignores_a_rotation_of_the_space_but_not_a_change_of_sim
 @pytest.fixture(scope="module")
 def kd_data(tmp_path_factory):
     """Tiny aligned/occluded shards, their 16 px copies and SFace's cache of them."""
-    root = tmp_path_factory.mktemp("kd")
-    aligned, occluded = build_tiny_shards(root, n_train=10, n_val=4, per_person=4)
-    sface = load_embedder("sface")
-    lr, cache = {16: []}, []
-    for k, path in enumerate(aligned):
-        shard = read_shard(path)
-        lr_path = root / "lr" / f"shard-{k:04d}.h5"
-        write_shard(lr_path, {"images": resize_batch(shard["images"], 16, "pil_bicubic"),
-                              **{n: shard[n] for n in ("image_id", "person", "split")}})
-        lr[16].append(str(lr_path))
-        cache_path = root / "teacher" / f"shard-{k:04d}.h5"
-        embed_shard(sface, "sface", path, cache_path, progress=False)
-        cache.append(str(cache_path))
-    return aligned, occluded, lr, cache, sface
+    return build_distillation_set(tmp_path_factory.mktemp("kd"), n_train=10, n_val=4)
 
 
 @needs_lfw

@@ -7,8 +7,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from robustface.degrade import resize_batch
-from robustface.h5io import read_shard, write_shard
 from robustface.recognition.embedder import load_trained_embedder
 from robustface.recognition.methods import config_overrides, mechanism_on, resolve_settings, uses_teacher
 from robustface.recognition.model import FaceRecognizer, ModelSpec
@@ -17,7 +15,7 @@ from robustface.recognition.published.pairwise import pair_distillation, teacher
 from robustface.recognition.published.ri import index_diversion_loss, recognizability, unrecognisable
 from robustface.recognition.published.rikd import cosine_logits, posterior_kl
 from robustface.recognition.trainer import LOSS_COLUMNS, Trainer
-from tiny_shards import build_tiny_shards, needs_lfw
+from tiny_shards import build_distillation_set, needs_lfw
 
 
 # ------------------------------------------------------------------ mechanisms on tiny tensors
@@ -119,23 +117,7 @@ def test_settings_ablation_switches_and_config_scoping():
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory):
     """Tiny aligned/occluded shards of real LFW faces, their 16 px copies and SFace's cache."""
-    from robustface.metrics.identity import load_embedder
-    from robustface.recognition.teacher_cache import embed_shard
-
-    root = tmp_path_factory.mktemp("published")
-    aligned, occluded = build_tiny_shards(root, n_train=6, n_val=3, per_person=4)
-    sface = load_embedder("sface")
-    lr, cache = {16: []}, []
-    for k, path in enumerate(aligned):
-        shard = read_shard(path)
-        lr_path = root / "lr" / f"shard-{k:04d}.h5"
-        write_shard(lr_path, {"images": resize_batch(shard["images"], 16, "pil_bicubic"),
-                              **{n: shard[n] for n in ("image_id", "person", "split")}})
-        lr[16].append(str(lr_path))
-        cache_path = root / "teacher" / f"shard-{k:04d}.h5"
-        embed_shard(sface, "sface", path, cache_path, progress=False)
-        cache.append(str(cache_path))
-    return aligned, occluded, lr, cache
+    return build_distillation_set(tmp_path_factory.mktemp("published"), n_train=6, n_val=3)[:4]
 
 
 # method -> (loss.csv column that must fall, extra settings)

@@ -22,7 +22,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from robustface.atomic import atomic_path, save_figure, write_csv
+from robustface.atomic import save_figure, write_csv
+from robustface.checkpoint import load_resume_state, save_checkpoint
 from robustface.device import resolve_device
 
 from .data import FaceTable, PreloadedBatches, TrainFaces, augment_batch, identity_labels, to_model_input
@@ -251,22 +252,18 @@ class Trainer:
             "history": self.history, "step_losses": self.step_losses, "rng": self._rng_state(),
             "spec": self.spec.to_dict(), "method": self.settings["method"],
         }
-        _atomic_save(state, self.out_dir / "last.pt")
+        save_checkpoint(state, self.out_dir / "last.pt")
 
     def save_best(self, epoch: int, metrics: dict) -> None:
-        _atomic_save({
+        save_checkpoint({
             "model": self.model.state_dict(), "spec": self.spec.to_dict(), "method": self.settings["method"],
             "epoch": epoch, "metrics": metrics, "identities": len(self.identities), "train_people": list(self.identities),
             "settings": json.dumps(self.settings, default=str), "teacher": self.teacher_id,
         }, self.out_dir / "best.pt")
 
     def try_resume(self) -> bool:
-        path = self.out_dir / "last.pt"
-        if not path.is_file():
-            return False
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state.get("fingerprint") != self.fingerprint:
-            print(f"[train] {path} was written with different settings or data; starting from scratch")
+        state = load_resume_state(self.out_dir / "last.pt", self.fingerprint, "train")
+        if state is None:
             return False
         self.model.load_state_dict(state["model"])
         if self.head is not None:
@@ -344,9 +341,6 @@ class Trainer:
         plot_training(self.history, self.step_losses, self.out_dir / "train_loss.png", self.settings["method"])
 
 
-def _atomic_save(obj, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
 
 
 def write_loss_csv(history: list[dict], path: Path) -> None:

@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from robustface.atomic import atomic_path, save_figure, write_csv
+from robustface.atomic import save_figure, write_csv
+from robustface.checkpoint import load_resume_state, save_checkpoint
 from robustface.cli import json_arg
 from robustface.config_schema import schema_default
 from robustface.degrade import KERNELS, degrade_batch
@@ -293,24 +294,20 @@ class SRTrainer:
         return {"params": {k: v.detach().cpu() for k, v in self.network.state_dict().items()}}
 
     def save_best(self, step: int, metrics: dict) -> None:
-        _atomic_save({**self.inference_state(), "model": self.model_name, "res": self.res, "kernel": self.kernel,
+        save_checkpoint({**self.inference_state(), "model": self.model_name, "res": self.res, "kernel": self.kernel,
                       "hr_size": self.hr_size, "step": step, "metrics": metrics, "init": self.init_source,
                       "identity_model": self.identity.source if self.identity else "", "notes": self.notes,
                       "settings": json.dumps(self.settings, sort_keys=True)}, self.out_dir / "best.pt")
 
     def save_last(self, step: int) -> None:
-        _atomic_save({"fingerprint": self.fingerprint, "step": step, "best": self.best, "network": self.network.state_dict(),
+        save_checkpoint({"fingerprint": self.fingerprint, "step": step, "best": self.best, "network": self.network.state_dict(),
                       "ema": self.ema.state_dict() if self.ema is not None else None,
                       "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                       "history": self.history, "step_losses": self.step_losses}, self.out_dir / "last.pt")
 
     def try_resume(self) -> bool:
-        path = self.out_dir / "last.pt"
-        if not path.is_file():
-            return False
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state.get("fingerprint") != self.fingerprint:
-            print(f"[train-sr] {path} was written with other settings or data; starting from scratch")
+        state = load_resume_state(self.out_dir / "last.pt", self.fingerprint, "train-sr")
+        if state is None:
             return False
         self.network.load_state_dict(state["network"])
         if self.ema is not None and state["ema"] is not None:
@@ -386,9 +383,6 @@ def lr_factor(step: int, total: int, warmup: int, scheduler: str) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-def _atomic_save(obj, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
 
 
 def plot_training(history: list[dict], step_losses: list[float], path: Path, title: str) -> None:

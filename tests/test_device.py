@@ -19,7 +19,23 @@ def test_cuda_without_cuda_is_an_error_not_a_cpu_run(device):
 
 
 def test_stages_share_it():
+    from robustface.device import training_device
     from robustface.recognition import embedder, trainer
     from robustface.superres import inference, train
 
-    assert {m.resolve_device for m in (embedder, trainer, inference, train)} == {resolve_device}
+    assert {m.resolve_device for m in (embedder, inference)} == {resolve_device}
+    assert {m.training_device for m in (trainer, train)} == {training_device}
+
+
+def test_training_device_reads_device_amp_and_threads():
+    import torch
+
+    from robustface.device import training_device
+
+    threads = torch.get_num_threads()
+    try:
+        assert training_device({"device": "cpu", "amp": "auto", "torch_threads": 1}) == (torch.device("cpu"), False)
+        assert torch.get_num_threads() == 1
+        assert training_device({"device": "cpu", "amp": True, "torch_threads": 0})[1] is True
+    finally:
+        torch.set_num_threads(threads)

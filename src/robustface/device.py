@@ -14,3 +14,13 @@ def resolve_device(device: str = "auto") -> torch.device:
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError(f"device {device!r} requested but CUDA is not available (use --device cpu or auto)")
     return torch.device(device)
+
+
+def training_device(settings: dict) -> tuple[torch.device, bool]:
+    """(device, use_amp) of a trainer's settings (`device`, `amp`: auto | bool, `torch_threads`: 0 = torch's
+    default); amp `auto` means bf16/fp16 autocast on CUDA only."""
+    device = resolve_device(str(settings["device"]))
+    use_amp = device.type == "cuda" if settings["amp"] == "auto" else bool(settings["amp"])
+    if settings["torch_threads"]:
+        torch.set_num_threads(int(settings["torch_threads"]))
+    return device, use_amp

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from robustface.atomic import save_figure, write_csv
 from robustface.checkpoint import load_resume_state, save_checkpoint
-from robustface.device import resolve_device
+from robustface.device import training_device
 
 from .data import FaceTable, PreloadedBatches, TrainFaces, augment_batch, identity_labels, to_model_input
 from .heads import build_head
@@ -75,10 +75,7 @@ class Trainer:
         self.settings = s = settings
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.device = resolve_device(str(s["device"]))
-        self.use_amp = self.device.type == "cuda" if s["amp"] == "auto" else bool(s["amp"])
-        if s["torch_threads"]:
-            torch.set_num_threads(int(s["torch_threads"]))
+        self.device, self.use_amp = training_device(s)
         torch.manual_seed(s["seed"])
         random.seed(s["seed"])
 

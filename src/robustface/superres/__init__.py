@@ -2,7 +2,7 @@
 
 Names load on first use (PEP 562), so the planner can read `superres.registry` without torch.
 """
-from importlib import import_module
+from robustface.lazy import lazy_getattr
 
 _EXPORTS = {
     "SRModel": "inference", "TileConfig": "inference", "bare_forward": "inference", "load_model": "inference",
@@ -11,8 +11,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

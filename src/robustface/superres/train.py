@@ -36,7 +36,7 @@ from robustface.checkpoint import load_resume_state, save_checkpoint
 from robustface.cli import json_arg
 from robustface.config_schema import schema_default
 from robustface.degrade import KERNELS, degrade_batch
-from robustface.device import resolve_device
+from robustface.device import training_device
 from robustface.h5io import open_shard, read_strings
 
 from .inference import SRModel, resize
@@ -134,10 +134,7 @@ class SRTrainer:
         self.model_name, self.res, self.kernel, self.seed = model, int(res), kernel, int(seed)
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.device = resolve_device(str(s["device"]))
-        self.use_amp = self.device.type == "cuda" if s["amp"] == "auto" else bool(s["amp"])
-        if s["torch_threads"]:
-            torch.set_num_threads(int(s["torch_threads"]))
+        self.device, self.use_amp = training_device(s)
         torch.manual_seed(self.seed)
 
         self.train = Faces(aligned, {"train"})

@@ -16,13 +16,19 @@ import torch
 from torch import nn
 
 
-class OcclusionTypeClassifier(nn.Module):
-    def __init__(self, feature_channels: int, n_types: int, hidden: int = 128):
+class PooledHead(nn.Module):
+    """Feature map (N, C, H, W) -> (N, out): global average pool, then a one-hidden-layer MLP."""
+
+    def __init__(self, feature_channels: int, out_features: int, hidden: int = 128):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(feature_channels, hidden), nn.PReLU(hidden), nn.Linear(hidden, n_types))
+        self.net = nn.Sequential(nn.Linear(feature_channels, hidden), nn.PReLU(hidden), nn.Linear(hidden, out_features))
 
     def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
         return self.net(feature_map.mean(dim=(2, 3)))
+
+
+class OcclusionTypeClassifier(PooledHead):
+    """Feature map -> logits over the occlusion types (clean = 0)."""
 
 
 class ResidualAdapter(nn.Module):

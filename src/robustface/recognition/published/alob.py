@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..adaptive import PooledHead
 from ..objective_specs import ALOBSpec
 from .base import Context, Objective, Step
 
@@ -50,15 +51,8 @@ def purify(embedding: torch.Tensor, direction: torch.Tensor, eps: float = 1e-6) 
     return embedding - (embedding * unit).sum(1, keepdim=True) * unit
 
 
-class Trimmer(nn.Module):
+class Trimmer(PooledHead):
     """Feature map (N, C, 7, 7) -> occlusion direction o (N, d) in embedding space."""
-
-    def __init__(self, feature_channels: int, embedding_dim: int, hidden: int = 128):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(feature_channels, hidden), nn.PReLU(hidden), nn.Linear(hidden, embedding_dim))
-
-    def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
-        return self.net(feature_map.mean(dim=(2, 3)))
 
 
 class ALOB(ALOBSpec, Objective):

@@ -12,7 +12,7 @@ import pytest
 from conftest import REPO
 from robustface import h5io
 from robustface.degrade import main as degrade_main
-from robustface.h5io import LazyShards, ShardError, open_shard, read_attrs, read_shard, seal_shard, write_shard
+from robustface.h5io import LazyShards, ShardError, ShardIndex, open_shard, read_attrs, read_shard, seal_shard, write_shard
 
 REMEDY = "delete it and rerun snakemake"
 
@@ -132,3 +132,22 @@ def test_every_pipeline_writer_goes_through_h5io():
             if path.name != "h5io.py" and "seal_shard(" not in text:
                 offenders.append(f"{path.relative_to(REPO)}: {match.group(0)}")
     assert offenders == []
+
+
+def test_shard_index_reads_faces_by_id_in_the_asked_order_across_shards(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (5, 8, 8, 3), dtype=np.uint8)
+    ids = [f"p_{k:04d}" for k in range(5)]
+    write_shard(tmp_path / "a.h5", {"images": images[:3], "image_id": ids[:3], "person": ["p"] * 3})
+    write_shard(tmp_path / "b.h5", {"images": images[3:], "image_id": ids[3:], "person": ["q"] * 2})
+    index = ShardIndex([tmp_path / "a.h5", tmp_path / "b.h5"])
+    assert len(index) == 5 and index.where["p_0004"] == (1, 1) and index.person["p_0003"] == "q"
+    order = ["p_0004", "p_0000", "p_0002", "p_0000"]  # mixed shards, unsorted rows, a repeat
+    np.testing.assert_array_equal(index.images(order), images[[4, 0, 2, 0]])
+    np.testing.assert_array_equal(index.image("p_0001"), images[1])
+    assert index.image_size == 8
+    with pytest.raises(KeyError, match="1 faces not in the shards"):
+        index.images(["p_0000", "nobody_0001"])
+    write_shard(tmp_path / "c.h5", {"images": images[:1, :4, :4], "image_id": ["r_0001"]})
+    with pytest.raises(ShardError, match="images are 4px"):
+        ShardIndex([tmp_path / "a.h5", tmp_path / "c.h5"])

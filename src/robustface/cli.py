@@ -40,6 +40,14 @@ def group_paths(items: Iterable[tuple[str, str]], flag: str, parse_key: Callable
     return grouped
 
 
+def model_res_key(key: str) -> tuple[str, int]:
+    """`MODEL:RES` (an SR condition's key, e.g. `bicubic:16`) -> (MODEL, RES); ValueError otherwise."""
+    model, sep, res = key.rpartition(":")
+    if not sep or not model:
+        raise ValueError(f"expected MODEL:RES, got {key!r}")
+    return model, int(res)
+
+
 def json_object(text: str) -> dict:
     """A JSON object from text; empty text or `null` is {}. ValueError says what is wrong."""
     if not text.strip():

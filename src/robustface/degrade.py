@@ -41,6 +41,14 @@ def resize_batch(images: np.ndarray, size: int, kernel: str) -> np.ndarray:
     return np.stack([resize(im, size, kernel) for im in images])
 
 
+def upscale_bicubic(images: np.ndarray, size: int) -> np.ndarray:
+    """The pipeline's one bicubic upscale (PIL, a = -0.5, as MATLAB's imresize): the `bicubic` SR
+    model and verification's LR-HR/LR-LR faces both use it, so "bicubic" means one thing."""
+    if len(images) and images.shape[1] == size and images.shape[2] == size:
+        return images
+    return resize_batch(images, size, "pil_bicubic")
+
+
 def degrade_batch(images: np.ndarray, size: int, kernel: str, image_ids: list[str] | None = None,
                   seed: int = 0, step: int = -1) -> np.ndarray:
     """HR faces -> LR faces with the pipeline's degradation (the degrade stage and SR training share it).

@@ -268,3 +268,69 @@ class LazyShards:
         for f in self._files.values():
             f.close()
         self._files = {}
+
+
+class ShardIndex:
+    """image_id -> (shard, row) over a set of shards; reads images by id, grouped per shard.
+
+    The one lookup of faces by id (verification sets, SR metrics' HR side, grids). An id present in
+    several shards resolves to its first occurrence. `person` is filled when the shards have it.
+    """
+
+    def __init__(self, paths: Iterable[str | os.PathLike], dataset: str = "images"):
+        self.paths = [str(p) for p in paths]
+        self.dataset = dataset
+        self.where: dict[str, tuple[int, int]] = {}
+        self.person: dict[str, str] = {}
+        self.image_size: int | None = None
+        for shard, path in enumerate(self.paths):
+            with open_shard(path) as f:
+                if "image_id" not in f:
+                    raise ShardError(path, "no `image_id` dataset (see docs/data_formats.md)")
+                ids = read_strings(f, "image_id")
+                persons = read_strings(f, "person") if "person" in f else [""] * len(ids)
+                size = int(f[dataset].shape[1]) if f[dataset].ndim > 1 else None
+            if len(ids) and size is not None:
+                if self.image_size not in (None, size):
+                    raise ShardError(path, f"images are {size}px but earlier shards of the set hold {self.image_size}px")
+                self.image_size = size
+            for row, (image_id, person) in enumerate(zip(ids, persons)):
+                if image_id not in self.where:
+                    self.where[image_id] = (shard, row)
+                    self.person[image_id] = person
+
+    def __contains__(self, image_id: str) -> bool:
+        return image_id in self.where
+
+    def __len__(self) -> int:
+        return len(self.where)
+
+    def ids(self) -> list[str]:
+        return list(self.where)
+
+    def images(self, image_ids: Iterable[str]) -> np.ndarray:
+        """The rows of `image_ids`, in that order; KeyError names ids the shards lack."""
+        image_ids = list(image_ids)
+        missing = [i for i in image_ids if i not in self.where]
+        if missing:
+            raise KeyError(f"{len(missing)} faces not in the shards (e.g. {missing[:3]})")
+        if not image_ids:
+            return np.zeros((0,), dtype=np.uint8)
+        by_shard: dict[int, list[tuple[int, int]]] = {}
+        for position, image_id in enumerate(image_ids):
+            shard, row = self.where[image_id]
+            by_shard.setdefault(shard, []).append((row, position))
+        out = None
+        for shard, rows in by_shard.items():
+            rows.sort()  # h5py fancy indexing needs increasing rows
+            unique_rows = sorted({r for r, _ in rows})
+            with open_shard(self.paths[shard]) as f:
+                block = f[self.dataset][unique_rows]
+            if out is None:
+                out = np.empty((len(image_ids), *block.shape[1:]), dtype=block.dtype)
+            at = {r: k for k, r in enumerate(unique_rows)}
+            out[[p for _, p in rows]] = block[[at[r] for r, _ in rows]]
+        return out
+
+    def image(self, image_id: str) -> np.ndarray:
+        return self.images([image_id])[0]

@@ -151,6 +151,36 @@ def test_bicubic_needs_no_weights_and_matches_size():
     assert np.abs(sr.reshape(-1, 3).mean(0) - lr.reshape(-1, 3).mean(0)).max() < 3
 
 
+def test_the_bicubic_model_is_verifications_lr_upscale():
+    """One bicubic: the SR `bicubic` rows and verification's LR faces see the same pixels."""
+    from robustface.degrade import upscale_bicubic
+    from robustface.verification.conditions import EmbeddingCache, ImageSet
+
+    lr = astronaut_faces(16, 3)
+    sr = load_model("bicubic", device="cpu", batch_size=2).upscale(lr, 112)
+    np.testing.assert_array_equal(sr, upscale_bicubic(lr, 112))
+    seen = []
+    cache = EmbeddingCache(lambda images: seen.append(images) or np.ones((len(images), 2)), 112, progress=False)
+    cache._index = lambda image_set: _InMemoryIndex(lr)  # the cache's reader, without a shard on disk
+    cache.get(ImageSet("lr/16", (), upscale=True), ["f0", "f1", "f2"])
+    np.testing.assert_array_equal(np.concatenate(seen), sr)
+    torch_bicubic = torch.nn.functional.interpolate(torch.from_numpy(lr).permute(0, 3, 1, 2).float(), size=112,
+                                                    mode="bicubic", align_corners=False)
+    assert np.abs(torch_bicubic.round().clamp(0, 255).permute(0, 2, 3, 1).numpy() - sr).max() > 2  # not torch's kernel
+
+
+class _InMemoryIndex:
+    def __init__(self, images):
+        self.images_by_id = {f"f{k}": im for k, im in enumerate(images)}
+        self.where = {i: (0, k) for k, i in enumerate(self.images_by_id)}
+
+    def __contains__(self, image_id):
+        return image_id in self.where
+
+    def images(self, ids):
+        return np.stack([self.images_by_id[i] for i in ids])
+
+
 def test_bad_input_and_unknown_model_rejected():
     model = load_model("bicubic", device="cpu")
     with pytest.raises(ValueError, match="uint8"):

@@ -89,6 +89,14 @@ def test_bad_params_and_hr_size_rejected(tmp_path):
         main(common + ["--hr-size", "128"])
 
 
+def test_hr_size_comes_from_the_lr_shards(tmp_path):
+    lr_path, out = tmp_path / "lr.h5", tmp_path / "sr.h5"
+    write_lr_shard(lr_path, lr_faces(16, 2), hr_size=128)
+    assert main(["--model", "bicubic", "--lr", str(lr_path), "--out", str(out)]) == 0
+    with h5py.File(out) as f:
+        assert f["images"].shape == (2, 128, 128, 3) and int(f.attrs["hr_size"]) == 128
+
+
 @pytest.mark.skipif(not LFW.is_dir(), reason="LFW dev sample not available")
 def test_bicubic_on_real_lfw_faces(tmp_path):
     photos = sorted(LFW.glob("lfw/*/*.jpg"))[:2]

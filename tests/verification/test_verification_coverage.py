@@ -146,7 +146,7 @@ def test_explicit_split_exclusion_comes_first_and_missing_faces_are_counted(monk
     body = Path(pairs_file).read_text().split("\n", 1)[1]
     Path(pairs_file).write_text(body + "Person_001\t1\t7\nPerson_002\t1\tPerson_003\t9\n")
     table, _, _, _ = verify(monkeypatch, tmp_path, capsys, "sface", aligned, pairs_file,
-                            ["--settings", json.dumps({"exclude_splits": ["val"]})])
+                            ["--params-json", json.dumps({"exclude_splits": ["val"]})])
     in_val = touching(pairs, {p for p, s in splits.items() if s == "val"})
     row = table.iloc[0]
     assert row.pairs_requested == len(pairs) + 2

@@ -122,7 +122,7 @@ def test_method_eval_writes_rank1_and_erc_for_every_condition(tmp_path, monkeypa
     code = method_eval.main(["--method", "pixels", "--aligned", aligned, "--occluded", f"half={occ}",
                              "--labels", str(labels),
                              "--summary", str(tmp_path / "s.csv"), "--curves", str(tmp_path / "c.csv"),
-                             "--figure", str(tmp_path / "erc.png"), "--settings", json.dumps({"erc_fmr": 0.1}),
+                             "--figure", str(tmp_path / "erc.png"), "--params-json", json.dumps({"erc_fmr": 0.1}),
                              "--no-progress"])
     assert code == 0 and (tmp_path / "erc.png").stat().st_size > 0
     summary = pd.read_csv(tmp_path / "s.csv", dtype={"type_or_model": str}).fillna({"type_or_model": ""})
@@ -137,9 +137,46 @@ def test_method_eval_writes_rank1_and_erc_for_every_condition(tmp_path, monkeypa
     # the people a DAG's methods trained on are left out for a reference too: same people for every row
     assert method_eval.main(["--method", "pixels", "--aligned", aligned, "--exclude-people-of-split", "train",
                              "--summary", str(tmp_path / "s2.csv"), "--curves", str(tmp_path / "c2.csv"),
-                             "--settings", json.dumps({"erc_fmr": 0.1}), "--no-progress"]) == 0
+                             "--params-json", json.dumps({"erc_fmr": 0.1}), "--no-progress"]) == 0
     clean = pd.read_csv(tmp_path / "s2.csv").iloc[0]
     assert clean.n_gallery == 3 and clean.n_probes == 6 and clean.erc_pairs == 9 * 8 // 2
+
+
+class _CountingEmbedder(_PixelEmbedder):
+    def __init__(self):
+        self.embedded = 0
+
+    def embed(self, images):
+        self.embedded += len(images)
+        return super().embed(images)
+
+
+def test_method_eval_reuses_the_embeddings_verify_wrote(tmp_path, monkeypatch):
+    from robustface.verification import stage
+
+    aligned, occ, ids = _write_sets(tmp_path)
+    verify_embedder, eval_embedder, fresh_embedder = _CountingEmbedder(), _CountingEmbedder(), _CountingEmbedder()
+    monkeypatch.setattr(stage, "resolve_embedder", lambda *a, **k: verify_embedder)
+    sets = ["--aligned", aligned, "--occluded", f"half={occ}"]
+    assert stage.main(["--method", "pixels", *sets, "--out", str(tmp_path / "v.csv"),
+                       "--embeddings", str(tmp_path / "emb.npz"), "--no-progress"]) == 0
+    assert verify_embedder.embedded == 2 * len(ids)  # every aligned and occluded face of the all-pairs list
+
+    def run(embedder, name, extra):
+        monkeypatch.setattr(method_eval, "resolve_embedder", lambda *a, **k: embedder)
+        assert method_eval.main(["--method", "pixels", *sets, "--summary", str(tmp_path / f"{name}.csv"),
+                                 "--curves", str(tmp_path / f"{name}-c.csv"), "--no-progress", *extra]) == 0
+        return pd.read_csv(tmp_path / f"{name}.csv")
+
+    reused = run(eval_embedder, "reused", ["--embeddings", str(tmp_path / "emb.npz")])
+    fresh = run(fresh_embedder, "fresh", [])
+    pd.testing.assert_frame_equal(reused, fresh)
+    ui_faces = min(len(ids), method_eval.UI_MAX_FACES)  # the shrunk faces of the UI centre are the method's own
+    assert eval_embedder.embedded == ui_faces and fresh_embedder.embedded == ui_faces + 2 * len(ids)
+    monkeypatch.setattr(method_eval, "resolve_embedder", lambda *a, **k: _PixelEmbedder())
+    with pytest.raises(ValueError, match="embeddings of 'pixels', not of 'other'"):
+        method_eval.main(["--method", "other", *sets, "--summary", str(tmp_path / "x.csv"),
+                          "--curves", str(tmp_path / "x-c.csv"), "--embeddings", str(tmp_path / "emb.npz")])
 
 
 # ------------------------------------------------------------------ the comparison

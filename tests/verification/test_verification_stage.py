@@ -132,7 +132,7 @@ def test_verify_mfr2_labels_subsets(monkeypatch, tmp_path, dataset):
 
 
 def test_excluded_split_goes_to_rejects(monkeypatch, tmp_path, dataset):
-    table, _, out = run(monkeypatch, tmp_path, dataset, ["--settings", '{"exclude_splits": ["test"]}'])
+    table, _, out = run(monkeypatch, tmp_path, dataset, ["--params-json", '{"exclude_splits": ["test"]}'])
     assert (table.pairs_scored == 0).all() and (table.exclusion_reason == "split:test: 66").all()
     assert table.low_coverage.all()
     rejects = pd.read_csv(out.with_name("stub-rejects.csv"))

@@ -9,6 +9,7 @@ METHOD_ROLES = VERIFY.method_roles()
 rule method_eval:
     input:
         unpack(lambda w: VERIFY.inputs(w.method)),
+        embeddings=rules.verify.output.embeddings,
     output:
         summary="results/method_eval/{method}.csv",
         curves="results/method_eval/{method}-erc.csv",
@@ -27,7 +28,8 @@ rule method_eval:
     shell:
         "OMP_NUM_THREADS={threads} python -m robustface method-eval --method {wildcards.method} {params.args}"
         " --aligned {input.aligned:q} --summary {output.summary:q} --curves {output.curves:q}"
-        " --figure {output.figure:q} --settings {params.settings:q} --no-progress > {log:q} 2>&1"
+        " --figure {output.figure:q} --embeddings {input.embeddings:q} --params-json {params.settings:q}"
+        " --no-progress > {log:q} 2>&1"
 
 
 rule method_comparison:

@@ -17,7 +17,7 @@ OFFICIAL_WEIGHTS = official_weights()
 
 rule fetch_lfw_file:
     output:
-        "resources/downloads/lfw/{lfw_file}",
+        paths.lfw_download("{lfw_file}"),
     params:
         url=lambda w: LFW_FILES[w.lfw_file][0],
         sha256=lambda w: LFW_FILES[w.lfw_file][1],
@@ -33,16 +33,18 @@ rule fetch_lfw_file:
 
 rule download_lfw:
     input:
-        archive="resources/downloads/lfw/lfw-funneled.tgz",
-        pairs=["resources/downloads/lfw/pairsDevTrain.txt", "resources/downloads/lfw/pairsDevTest.txt"],
+        archive=paths.lfw_download("lfw-funneled.tgz"),
+        pairs=[paths.lfw_download("pairsDevTrain.txt"), paths.lfw_download("pairsDevTest.txt")],
     output:
-        directory("resources/downloads/lfw/lfw_funneled"),
+        directory(paths.lfw_download("lfw_funneled")),
+    params:
+        into=lambda w, output: os.path.dirname(output[0]),
     log:
         "logs/downloads/lfw_extract.log",
     conda:
         CONDA_ENV
     shell:
-        "tar -xzf {input.archive:q} -C resources/downloads/lfw > {log:q} 2>&1"
+        "tar -xzf {input.archive:q} -C {params.into:q} > {log:q} 2>&1"
 
 
 rule fetch_weights:

@@ -39,7 +39,6 @@ rule superres:
     params:
         settings=lambda w: PLAN.sr_settings(w.model),
         weights=lambda w: PLAN.sr_weights_arg(w.model, w.res),
-        hr_size=config["align"]["hr_size"],
         device=config["superres"]["device"],
         batch_size=config["superres"]["batch_size"],
     threads: config["superres"]["threads"]
@@ -51,5 +50,5 @@ rule superres:
         CONDA_ENV
     shell:
         "OMP_NUM_THREADS={threads} python -m robustface superres --model {wildcards.model} --params-json {params.settings:q}"
-        " --lr {input.lr:q} --ids {input.ids:q} --out {output:q} --hr-size {params.hr_size:q} {params.weights}"
+        " --lr {input.lr:q} --ids {input.ids:q} --out {output:q} {params.weights}"
         " --device {params.device:q} --batch-size {params.batch_size:q} > {log:q} 2>&1"

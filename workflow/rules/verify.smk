@@ -29,6 +29,7 @@ rule verify:
     output:
         metrics="results/verification/{method}.csv",
         rejects="results/verification/{method}-rejects.csv",
+        embeddings="results/verification/{method}-embeddings.npz",
         roc=report("results/figures/verification/{method}/roc.png", caption="../report/roc.rst",
                    category="Verification", labels={"method": "{method}", "figure": "ROC"}),
         accuracy=report("results/figures/verification/{method}/accuracy_vs_threshold.png",
@@ -37,6 +38,7 @@ rule verify:
     params:
         args=lambda w: VERIFY.args(w.method),
         settings=VERIFY.settings,
+        figures_dir=lambda w, output: os.path.dirname(output.roc),
     wildcard_constraints:
         method="|".join(re.escape(m) for m in VERIFY_METHODS),
     threads: VERIFY.cfg["threads"]
@@ -47,7 +49,7 @@ rule verify:
     shell:
         "OMP_NUM_THREADS={threads} python -m robustface verify --method {wildcards.method} {params.args}"
         " --aligned {input.aligned:q} --out {output.metrics:q} --rejects {output.rejects:q}"
-        " --figures-dir results/figures/verification/{wildcards.method} --settings {params.settings:q}"
+        " --embeddings {output.embeddings:q} --figures-dir {params.figures_dir:q} --params-json {params.settings:q}"
         " --no-progress > {log:q} 2>&1"
 
 
@@ -62,10 +64,11 @@ rule aggregate_verification:
                             category="Recognition training", labels={"method": "all"})] if TRAINED_METHODS else [],
     params:
         loss=" ".join(shlex.quote(f"{m}={VERIFY.loss_csv(m)}") for m in TRAINED_METHODS),
+        loss_figure=lambda w, output: " ".join(f"--loss-figure {shlex.quote(f)}" for f in output.loss_figure),
     log:
         "logs/verification_metrics.log",
     conda:
         CONDA_ENV
     shell:
         "python -m robustface aggregate-verification --inputs {input.metrics:q} --out {output.metrics:q}"
-        " --loss {params.loss} --loss-figure results/figures/training_loss.png > {log:q} 2>&1"
+        " --loss {params.loss} {params.loss_figure} > {log:q} 2>&1"

@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 from robustface.atomic import save_figure
-from robustface.cli import group_paths, key_path
+from robustface.cli import group_paths, key_path, model_res_key
 from robustface.config_schema import schema_default
-from robustface.h5io import open_shard, read_strings
+from robustface.h5io import ShardIndex
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -33,29 +33,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _res_model(key: str) -> tuple[int, str]:
-    """`MODEL:RES` -> (RES, MODEL); ValueError when RES is not an integer or there is no `:`."""
-    model, res = key.rsplit(":", 1)
-    return int(res), model
-
-
-class ShardColumn:
-    """Images of one column, looked up by image_id over one or more shards."""
-
-    def __init__(self, paths: list[str]):
-        self.where: dict[str, tuple[str, int]] = {}
-        for path in paths:
-            with open_shard(path) as f:
-                for row, image_id in enumerate(read_strings(f, "image_id")):
-                    self.where[image_id] = (path, row)
-
-    def image(self, image_id: str) -> np.ndarray:
-        path, row = self.where[image_id]
-        with open_shard(path) as f:
-            return f["images"][row]
-
-
-def choose_faces(columns: list[ShardColumn], n: int) -> list[str]:
+def choose_faces(columns: list[ShardIndex], n: int) -> list[str]:
     common = set(columns[0].where)
     for column in columns[1:]:
         common &= set(column.where)
@@ -66,19 +44,20 @@ def choose_faces(columns: list[ShardColumn], n: int) -> list[str]:
     return [ids[i] for i in picks]
 
 
-def build_columns(args: argparse.Namespace) -> list[tuple[str, ShardColumn]]:
+def build_columns(args: argparse.Namespace) -> list[tuple[str, ShardIndex]]:
     lr_paths = group_paths(args.lr, "--lr", int, form="RES=H5")
-    sr_paths = group_paths(args.sr, "--sr", _res_model, form="MODEL:RES=H5")
-    columns = [("HR", ShardColumn(args.hr))]
+    sr_paths = {(res, model): paths for (model, res), paths in
+                group_paths(args.sr, "--sr", model_res_key, form="MODEL:RES=H5").items()}
+    columns = [("HR", ShardIndex(args.hr))]
     for res in sorted(set(lr_paths) | {r for r, _ in sr_paths}):
         if res in lr_paths:
-            columns.append((f"LR {res}px", ShardColumn(lr_paths[res])))
+            columns.append((f"LR {res}px", ShardIndex(lr_paths[res])))
         for (r, model) in sorted(k for k in sr_paths if k[0] == res):
-            columns.append((f"{model} ({res}px)", ShardColumn(sr_paths[(r, model)])))
+            columns.append((f"{model} ({res}px)", ShardIndex(sr_paths[(r, model)])))
     return columns
 
 
-def render(columns: list[tuple[str, ShardColumn]], image_ids: list[str], out: str, title: str = "") -> None:
+def render(columns: list[tuple[str, ShardIndex]], image_ids: list[str], out: str, title: str = "") -> None:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,7 @@ from tqdm import tqdm
 
 from robustface.atomic import atomic_path, write_dataframe, write_text_atomic
 from robustface.config_schema import schema_default
-from robustface.h5io import open_shard, read_attrs, read_strings
+from robustface.h5io import ShardIndex, open_shard, read_attrs, read_strings
 from robustface.metrics.identity import Embedder, cosine, load_embedder
 from robustface.metrics.image_quality import image_quality
 from robustface.metrics.lpips_metric import load_lpips
@@ -52,40 +51,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=schema_default("metrics.batch_size"))
     p.add_argument("--device", default="cpu")
     return p.parse_args(argv)
-
-
-class HrIndex:
-    """image_id -> (shard, row) over the HR shards; reads rows grouped per shard."""
-
-    def __init__(self, paths: list[str]):
-        self.paths = paths
-        self.where: dict[str, tuple[int, int]] = {}
-        self.person: dict[str, str] = {}
-        self.hr_size = None
-        for k, path in enumerate(paths):
-            with open_shard(path) as f:
-                ids = read_strings(f, "image_id")
-                persons = read_strings(f, "person") if "person" in f else [""] * len(ids)
-                size = int(f["images"].shape[1])
-            if self.hr_size not in (None, size):
-                raise ValueError(f"HR shards have different image sizes ({self.hr_size} and {size} in {path})")
-            self.hr_size = size
-            for row, (image_id, person) in enumerate(zip(ids, persons)):
-                self.where[image_id] = (k, row)
-                self.person[image_id] = person
-
-    def images(self, image_ids: list[str]) -> np.ndarray:
-        by_shard: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for pos, image_id in enumerate(image_ids):
-            shard, row = self.where[image_id]
-            by_shard[shard].append((row, pos))
-        out = np.empty((len(image_ids), self.hr_size, self.hr_size, 3), dtype=np.uint8)
-        for shard, pairs in by_shard.items():
-            pairs.sort()
-            rows = [r for r, _ in pairs]
-            with open_shard(self.paths[shard]) as f:
-                out[[pos for _, pos in pairs]] = f["images"][rows]
-        return out
 
 
 def write_json_atomic(obj, path: str | os.PathLike) -> None:
@@ -129,7 +94,7 @@ def _sr_attr(attrs: dict, key: str, default=""):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    hr = HrIndex(args.hr)
+    hr = ShardIndex(args.hr)
     lpips_metric, lpips_status = load_lpips(args.lpips_weights, device=args.device)
     embedder = None
     if args.recognizer != "none":
@@ -153,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             keep = [i for i, image_id in enumerate(ids_all) if image_id in hr.where]
             unmatched += sum(i is not None for i in ids_all) - len(keep)
             sr_size = int(f["images"].shape[1])
-            if sr_size != hr.hr_size:
-                raise ValueError(f"{sr_path}: SR images are {sr_size}px but HR images are {hr.hr_size}px")
+            if sr_size != hr.image_size:
+                raise ValueError(f"{sr_path}: SR images are {sr_size}px but HR images are {hr.image_size}px")
             for start in tqdm(range(0, len(keep), args.batch_size), desc=f"sr-metrics {Path(sr_path).name}", unit="batch"):
                 idx = keep[start : start + args.batch_size]
                 ids = [ids_all[i] for i in idx]
@@ -170,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append({
                         "image_id": image_id, "person": hr.person[image_id], "model": args.model,
                         "variant": args.variant, "res": args.res, "kernel": _sr_attr(attrs, "kernel"),
-                        "hr_size": hr.hr_size, "psnr_y": quality["psnr_y"][j], "ssim_y": quality["ssim_y"][j],
+                        "hr_size": hr.image_size, "psnr_y": quality["psnr_y"][j], "ssim_y": quality["ssim_y"][j],
                         "psnr_rgb": quality["psnr_rgb"][j], "lpips": lp[j], "id_cos": id_cos[j],
                         "recognizer": recognizer, "notes": "" if lpips_status.ok else f"lpips: {lpips_status.reason}",
                     })

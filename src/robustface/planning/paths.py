@@ -64,6 +64,11 @@ def eval_pairs(ds: str) -> str:
     return f"{RESOURCES}/{ds}/eval_pairs.txt"
 
 
+def lfw_download(filename: str) -> str:
+    """Where `snakemake download_lfw` puts LFW's archive, pairs files and the extracted images."""
+    return f"{RESOURCES}/downloads/lfw/{filename}"
+
+
 def weights_file(filename: str) -> str:
     return f"{WEIGHTS_DIR}/{filename}"
 

@@ -13,6 +13,7 @@ import torch
 from torch.nn import functional as F
 
 from robustface.config_schema import schema_default
+from robustface.degrade import upscale_bicubic
 from robustface.device import resolve_device
 
 from . import ffhq
@@ -152,20 +153,20 @@ class SRModel:
 
     @torch.no_grad()
     def _upscale_batch(self, lr: np.ndarray, hr_size: int) -> np.ndarray:
+        if self.network is None:  # the bicubic baseline: the same upscale as verification's LR faces
+            validate_faces(lr)
+            return upscale_bicubic(lr, hr_size)
         x = self.prepare(lr)
-        if self.network is None:
-            y = resize(x, hr_size)
+        with self._autocast():
+            tile = self.tile if self.entry.tileable else TileConfig()
+            y = tiled(self.network_forward, x, self.entry.scale, tile)
+        if self.entry.signed_range:
+            y = (y + 1.0) / 2.0
+        if self.entry.ffhq_crop:
+            bicubic = resize(self._to_device(lr), hr_size).clamp(0, 1)
+            y = ffhq.from_ffhq(y.clamp(0, 1), lr.shape[1], hr_size, fallback=bicubic)
         else:
-            with self._autocast():
-                tile = self.tile if self.entry.tileable else TileConfig()
-                y = tiled(self.network_forward, x, self.entry.scale, tile)
-            if self.entry.signed_range:
-                y = (y + 1.0) / 2.0
-            if self.entry.ffhq_crop:
-                bicubic = resize(self._to_device(lr), hr_size).clamp(0, 1)
-                y = ffhq.from_ffhq(y.clamp(0, 1), lr.shape[1], hr_size, fallback=bicubic)
-            else:
-                y = resize(y, hr_size)
+            y = resize(y, hr_size)
         return (y.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
     def _upscale_split(self, lr: np.ndarray, hr_size: int) -> np.ndarray:

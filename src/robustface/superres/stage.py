@@ -4,7 +4,7 @@ shards, one job: the model starts once) back to the HR size, optionally only the
     python -m robustface superres --model realesrgan --params-json '{"tile": 0}' \
         --lr resources/ds/lr/clean/16/shard-0000.h5 [resources/ds/lr/clean/16/shard-0001.h5 ...] \
         --ids resources/ds/sr_faces/metrics.txt [...] --out resources/ds/sr/realesrgan/clean/16.h5 \
-        --hr-size 112 [--weights PATH] [--device auto|cpu|cuda] [--batch-size N|auto]
+        [--hr-size 112] [--weights PATH] [--device auto|cpu|cuda] [--batch-size N|auto]
 
 The output holds one row per super-resolved face (`image_id`, `person`, `split`), in LR shard
 order: readers look faces up by `image_id`. Attrs record how many listed ids had no LR row
@@ -65,20 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ids", type=Path, nargs="*", default=None,
                         help="id lists (sr-faces): only their union is super-resolved (default: every face)")
     parser.add_argument("--out", required=True, type=Path, help="SR file to write")
-    parser.add_argument("--hr-size", required=True, type=int)
+    parser.add_argument("--hr-size", type=int, default=None,
+                        help="output size (default: the hr_size the LR shards record; given, it must agree)")
     parser.add_argument("--weights", type=Path, default=None, help="weight file (default: resources/weights/<official name>)")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None)
     parser.add_argument("--batch-size", default=None, help="faces per forward pass, or 'auto' (by resolution)")
     return parser
 
 
-def read_lr(paths: list[Path], hr_size: int, wanted: set[str] | None) -> tuple[dict, dict, int]:
+def read_lr(paths: list[Path], hr_size: int | None, wanted: set[str] | None) -> tuple[dict, dict, int]:
     """The listed faces of the LR shards (all when `wanted` is None), in shard order:
     ({images, image_id, person, split}, attrs of the first shard, number of rows read)."""
     images, columns, attrs, rows = [], {name: [] for name in PASSED_THROUGH}, None, 0
     for path in paths:
         shard_attrs = read_attrs(path)
-        if "hr_size" in shard_attrs and int(shard_attrs["hr_size"]) != hr_size:
+        if "hr_size" in shard_attrs and hr_size is not None and int(shard_attrs["hr_size"]) != hr_size:
             raise ValueError(f"--hr-size {hr_size} differs from the LR shard's hr_size {shard_attrs['hr_size']} ({path})")
         if attrs is not None and any(str(shard_attrs.get(k)) != str(attrs.get(k)) for k in ("res", "kernel")):
             raise ValueError(f"{path}: res/kernel {shard_attrs.get('res')}/{shard_attrs.get('kernel')} differ from "
@@ -117,6 +118,12 @@ def write_sr(out: Path, model, faces: dict, hr_size: int, attrs: dict, timing: d
         seal_shard(f)  # n_rows + checksums, as write_shard records them
 
 
+def _recorded_hr_size(attrs: dict, path: Path) -> int:
+    if "hr_size" not in attrs:
+        raise ValueError(f"{path} does not record hr_size (written by an older degrade stage): pass --hr-size")
+    return int(attrs["hr_size"])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     params = parse_params(args.params_json)
@@ -126,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in args.ids:
             wanted.update(read_ids(path))
     faces, lr_attrs, lr_rows = read_lr(args.lr, args.hr_size, wanted)
+    args.hr_size = args.hr_size or _recorded_hr_size(lr_attrs, args.lr[0])
     lr = faces["images"]
     missing = sorted(wanted - set(faces["image_id"])) if wanted is not None else []
 

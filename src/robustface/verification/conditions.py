@@ -6,14 +6,16 @@ the aligned size with PIL bicubic before embedding, so each recognizer sees its 
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
-from robustface.degrade import resize_batch
-from robustface.h5io import open_shard, read_strings
+from robustface.atomic import atomic_path
+from robustface.degrade import upscale_bicubic
+from robustface.h5io import ShardIndex, open_shard, read_strings
 
 
 @dataclass(frozen=True)
@@ -76,18 +78,6 @@ def probe_ids(pairs) -> set[str]:
     return {p.id_b for p in pairs}
 
 
-def shard_index(paths: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """image_id -> (shard number, row) over a set's shards."""
-    index: dict[str, tuple[int, int]] = {}
-    for shard, path in enumerate(paths):
-        with open_shard(path) as f:
-            if "image_id" not in f:
-                raise ValueError(f"{path}: no `image_id` dataset (see docs/data_formats.md)")
-            for row, image_id in enumerate(read_strings(f, "image_id")):
-                index.setdefault(image_id, (shard, row))
-    return index
-
-
 def read_people(paths: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     """(image_ids, persons, splits) of the aligned shards, in shard order."""
     ids, persons, splits = [], [], []
@@ -100,15 +90,11 @@ def read_people(paths: Sequence[str]) -> tuple[list[str], list[str], list[str]]:
     return ids, persons, splits
 
 
-def upscale_bicubic(images: np.ndarray, size: int) -> np.ndarray:
-    """LR faces back to the aligned size with the same PIL bicubic the degrade stage uses."""
-    if images.shape[1] == size and images.shape[2] == size:
-        return images
-    return resize_batch(images, size, "pil_bicubic")
-
-
 class EmbeddingCache:
-    """Embeds each image set once, only the ids the pairs need; L2-normalised float32 rows."""
+    """Embeds each image set once, only the ids asked for; L2-normalised float32 rows.
+
+    `save`/`load` keep the embeddings in a file, so a later stage with the same embedder (method_eval
+    after verify) embeds only what the file lacks."""
 
     def __init__(self, embed: Callable[[np.ndarray], np.ndarray], hr_size: int, batch_size: int = 64,
                  progress: bool = True):
@@ -116,41 +102,60 @@ class EmbeddingCache:
         self.hr_size = hr_size
         self.batch_size = batch_size
         self.progress = progress
-        self._indices: dict[str, dict[str, tuple[int, int]]] = {}
+        self._indices: dict[str, ShardIndex] = {}
         self._embeddings: dict[str, dict[str, np.ndarray]] = {}
         self.images_embedded = 0
+        self.images_loaded = 0
+
+    def _index(self, image_set: ImageSet) -> ShardIndex:
+        if image_set.key not in self._indices:
+            self._indices[image_set.key] = ShardIndex(image_set.paths)
+        return self._indices[image_set.key]
 
     def available(self, image_set: ImageSet) -> set[str]:
-        if image_set.key not in self._indices:
-            self._indices[image_set.key] = shard_index(image_set.paths)
-        return set(self._indices[image_set.key])
+        return set(self._index(image_set).where)
 
     def get(self, image_set: ImageSet, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """Embeddings of `ids` (those present in the set); each image embedded at most once."""
         done = self._embeddings.setdefault(image_set.key, {})
-        index = self._indices.get(image_set.key) or {}
-        if not index:
-            self.available(image_set)
-            index = self._indices[image_set.key]
-        todo = sorted({i for i in ids if i in index and i not in done}, key=lambda i: index[i])
-        by_shard: dict[int, list[str]] = {}
-        for image_id in todo:
-            by_shard.setdefault(index[image_id][0], []).append(image_id)
+        index = self._index(image_set)
+        todo = sorted({i for i in ids if i in index and i not in done}, key=lambda i: index.where[i])
         bar = tqdm(total=len(todo), desc=f"embed {image_set.key}", unit="img", disable=not self.progress or not todo)
-        for shard, shard_ids in by_shard.items():
-            with open_shard(image_set.paths[shard]) as f:
-                for start in range(0, len(shard_ids), self.batch_size):
-                    batch_ids = shard_ids[start:start + self.batch_size]
-                    rows = [index[i][1] for i in batch_ids]  # increasing: h5py fancy indexing needs it
-                    images = f["images"][rows]
-                    if image_set.upscale:
-                        images = upscale_bicubic(images, self.hr_size)
-                    vectors = self._normalised(self.embed(images), len(batch_ids), image_set.key)
-                    done.update(zip(batch_ids, vectors))
-                    self.images_embedded += len(batch_ids)
-                    bar.update(len(batch_ids))
+        for start in range(0, len(todo), self.batch_size):
+            batch_ids = todo[start:start + self.batch_size]
+            images = index.images(batch_ids)
+            if image_set.upscale:
+                images = upscale_bicubic(images, self.hr_size)
+            done.update(zip(batch_ids, self._normalised(self.embed(images), len(batch_ids), image_set.key)))
+            self.images_embedded += len(batch_ids)
+            bar.update(len(batch_ids))
         bar.close()
         return {i: done[i] for i in ids if i in done}
+
+    def save(self, path: str | os.PathLike, method: str) -> None:
+        """Every embedding computed or loaded so far, as one npz table (set key, image id, vector)."""
+        keys, ids, vectors = [], [], []
+        for key, table in sorted(self._embeddings.items()):
+            for image_id, vector in sorted(table.items()):
+                keys.append(key)
+                ids.append(image_id)
+                vectors.append(vector)
+        dim = len(vectors[0]) if vectors else 0
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:  # a handle: np.savez would append ".npz"
+            np.savez(fh, set_key=np.array(keys, dtype=str), image_id=np.array(ids, dtype=str),
+                     embedding=np.stack(vectors) if vectors else np.zeros((0, dim), np.float32),
+                     method=np.array(method))
+
+    def load(self, path: str | os.PathLike, method: str) -> int:
+        """Embeddings saved by `save` for the same method; returns how many were loaded."""
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["method"]) != method:
+                raise ValueError(f"{path} holds embeddings of {str(z['method'])!r}, not of {method!r}")
+            for key, image_id, vector in zip(z["set_key"].tolist(), z["image_id"].tolist(), z["embedding"]):
+                self._embeddings.setdefault(key, {})[image_id] = vector.astype(np.float32)
+        loaded = sum(len(t) for t in self._embeddings.values())
+        self.images_loaded += loaded
+        return loaded
 
     @staticmethod
     def _normalised(vectors: np.ndarray, expected: int, key: str) -> np.ndarray:

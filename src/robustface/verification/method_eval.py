@@ -30,15 +30,14 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import write_dataframe
-from ..cli import group_paths, json_arg, key_path
-from ..degrade import resize_batch
-from ..h5io import open_shard
-from .conditions import Condition, EmbeddingCache, build_conditions, build_image_sets, read_people, shard_index
+from ..degrade import resize_batch, upscale_bicubic
+from ..h5io import ShardIndex
+from .conditions import Condition, EmbeddingCache, build_conditions, read_people
 from .erc import REJECT_FRACTIONS, erc_auc, erc_curve, fnmr_at, recognizability, ui_centre
 from .exclusion import split_people
 from .identification import rank1_accuracy, split_gallery
-from .pairs import all_pairs, load_pairs, read_mfr2_labels
-from .stage import _hr_size, _mask_state, _sr_key, resolve_embedder, trained_people
+from .inputs import add_common_arguments, aligned_size, image_sets, mask_state, pair_list, resolve_embedder, trained_people
+from .pairs import read_mfr2_labels
 
 SUMMARY_COLUMNS = ["method", "condition", "type_or_model", "res", "n_gallery", "n_probes", "rank1", "erc_pairs",
                    "erc_fmr", "erc_fnmr_r0", "erc_fnmr_r10", "erc_fnmr_r30", "erc_auc"]
@@ -48,48 +47,21 @@ UI_MAX_FACES = 256  # faces shrunk to find the UI centre (evenly spread over the
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m robustface method-eval", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--method", required=True)
-    p.add_argument("--checkpoint")
-    p.add_argument("--trained-split", help="with --checkpoint: the method trained on this split's people (not evaluated)")
+    p = argparse.ArgumentParser(prog="python -m robustface method-eval", description=__doc__)
+    add_common_arguments(p)
     p.add_argument("--exclude-people-of-split", help="leave this split's people out for any method (references too)")
-    p.add_argument("--embedder-params", default="{}", type=json_arg)
-    p.add_argument("--pairs", default="all")
-    p.add_argument("--pairs-format", choices=["lfw", "mfr2"], default="lfw")
-    p.add_argument("--labels", help="MFR2 labels file: masked-vs-unmasked identification and ERC subsets")
-    p.add_argument("--aligned", nargs="+", required=True)
-    p.add_argument("--occluded", nargs="*", default=[], type=key_path, metavar="TYPE=H5")
-    p.add_argument("--lr", nargs="*", default=[], type=key_path, metavar="RES=H5")
-    p.add_argument("--sr", nargs="*", default=[], type=key_path, metavar="MODEL:RES=H5")
+    p.add_argument("--embeddings", help="npz written by `verify --embeddings` for this method: reused, not recomputed")
     p.add_argument("--summary", required=True, help="per-condition CSV (rank-1, ERC summary)")
     p.add_argument("--curves", required=True, help="ERC curves CSV")
     p.add_argument("--figure", help="ERC figure (PNG)")
-    p.add_argument("--settings", default="{}", type=json_arg,
-                   help='JSON: {"batch_size": 64, "exclude_splits": [], "erc_fmr": 0.01, "ui_res": 8}')
-    p.add_argument("--no-progress", action="store_true")
     return p.parse_args(argv)
-
-
-def read_faces(paths: Sequence[str], ids: Sequence[str]) -> np.ndarray:
-    index = shard_index(paths)
-    missing = [i for i in ids if i not in index]
-    if missing:
-        raise KeyError(f"{len(missing)} faces not in the shards (e.g. {missing[:3]})")
-    out = {}
-    for shard in sorted({index[i][0] for i in ids}):
-        wanted = sorted((index[i][1], i) for i in ids if index[i][0] == shard)
-        with open_shard(paths[shard]) as f:
-            images = f["images"][[row for row, _ in wanted]]
-        out.update({image_id: image for (_, image_id), image in zip(wanted, images)})
-    return np.stack([out[i] for i in ids])
 
 
 def method_ui_centre(embedder, aligned: Sequence[str], ids: Sequence[str], hr_size: int, res: int) -> np.ndarray:
     """The method's UI centre: its mean embedding of evaluated faces shrunk to `res` px and back."""
     chosen = [ids[k] for k in np.unique(np.linspace(0, len(ids) - 1, min(len(ids), UI_MAX_FACES)).astype(int))]
-    faces = read_faces(aligned, chosen)
-    unrecognisable = resize_batch(resize_batch(faces, res, "pil_bicubic"), hr_size, "pil_bicubic")
+    faces = ShardIndex(aligned).images(chosen)
+    unrecognisable = upscale_bicubic(resize_batch(faces, res, "pil_bicubic"), hr_size)
     return ui_centre(np.asarray(embedder.embed(unrecognisable), dtype=np.float32))
 
 
@@ -131,10 +103,10 @@ def _erc(scores, same, quality, fmr) -> list[dict]:
 
 def evaluate_method(embedder, method: str, pairs, sets, ids: list[str], persons: dict[str, str], *, hr_size: int,
                     labels: dict[str, str] | None = None, fmr: float = 1e-2, ui_res: int = 8, batch_size: int = 64,
-                    progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    progress: bool = True, cache: EmbeddingCache | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`ids`: the evaluated faces (their people form the gallery); `pairs`: verification pairs
-    among them. Returns (summary, curves)."""
-    cache = EmbeddingCache(embedder.embed, hr_size, batch_size=batch_size, progress=progress)
+    among them; `cache`: embeddings already computed (by verify) for this embedder. Returns (summary, curves)."""
+    cache = cache or EmbeddingCache(embedder.embed, hr_size, batch_size=batch_size, progress=progress)
     centre = method_ui_centre(embedder, sets["aligned"].paths, ids, hr_size, ui_res)
     summary, curves = [], []
     same_all = np.array([p.same for p in pairs], dtype=bool)
@@ -169,7 +141,7 @@ def _labelled(method, condition, pairs, valid, scores, quality, same_all, labels
     (masked-masked, masked-unmasked, unmasked-unmasked), as `verify`'s labelled-mask rows."""
     groups: dict[str, list[int]] = {}
     for position, k in enumerate(valid):
-        states = sorted([_mask_state(labels.get(pairs[k].id_a)), _mask_state(labels.get(pairs[k].id_b))])
+        states = sorted([mask_state(labels.get(pairs[k].id_a)), mask_state(labels.get(pairs[k].id_b))])
         groups.setdefault("-".join(states), []).append(position)
     summary, curves = [], []
     for name, positions in sorted(groups.items()):
@@ -185,8 +157,8 @@ def _masked_identification(method, sets, cache, ids, persons, labels) -> dict:
     """Real masks: probes = labelled masked faces, gallery = one unmasked face per person."""
     aligned = sets["aligned"]
     have = cache.available(aligned)
-    gallery = split_gallery(ids, persons, have, have, gallery_ok=lambda i: _mask_state(labels.get(i)) == "unmasked",
-                            probe_ok=lambda i: _mask_state(labels.get(i)) == "masked")
+    gallery = split_gallery(ids, persons, have, have, gallery_ok=lambda i: mask_state(labels.get(i)) == "unmasked",
+                            probe_ok=lambda i: mask_state(labels.get(i)) == "masked")
     emb = cache.get(aligned, gallery.gallery + gallery.probes)
     rank1 = _rank1(gallery, emb, emb, persons)
     condition = Condition("labelled-mask", "masked-probe", None, "aligned", "aligned")
@@ -223,9 +195,8 @@ def plot_erc(curves: pd.DataFrame, path: str | Path, title: str, limit: int = 8)
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    settings = args.settings
-    sets = build_image_sets(args.aligned, occluded=group_paths(args.occluded, "--occluded"),
-                            lr=group_paths(args.lr, "--lr", int), sr=group_paths(args.sr, "--sr", _sr_key))
+    settings = args.params_json
+    sets = image_sets(args)
     all_ids, all_persons, splits = read_people(args.aligned)
     excluded = set(settings.get("exclude_splits") or [])
     trained, message = trained_people(args, all_persons, splits)
@@ -239,27 +210,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                          f"{len(left_out)} people left out)")
     persons = dict(zip(all_ids, all_persons))
     evaluated = set(ids)
-    if args.pairs == "all":
-        pairs = all_pairs(ids, [persons[i] for i in ids])
-    else:
-        if not Path(args.pairs).exists():
-            raise SystemExit(f"error: pairs file {args.pairs} does not exist")
-        pairs = load_pairs(args.pairs, args.pairs_format)
+    pairs = pair_list(args.pairs, args.pairs_format, ids, [persons[i] for i in ids])
     # pairs touching a face outside the evaluated people are left out, as verify does (its rejects CSV names them)
     pairs = [p for p in pairs if p.id_a in evaluated and p.id_b in evaluated]
     labels = read_mfr2_labels(args.labels) if args.labels else None
     embedder = resolve_embedder(args.method, args.checkpoint, args.embedder_params)
+    hr_size = aligned_size(args.aligned)
+    cache = EmbeddingCache(embedder.embed, hr_size, batch_size=int(settings.get("batch_size", 64)),
+                           progress=not args.no_progress)
+    if args.embeddings:
+        print(f"{args.method}: {cache.load(args.embeddings, args.method)} embeddings reused from {args.embeddings}")
     start = time.perf_counter()
     summary, curves = evaluate_method(
-        embedder, args.method, pairs, sets, ids, persons, hr_size=_hr_size(args.aligned), labels=labels,
-        fmr=float(settings.get("erc_fmr", 1e-2)), ui_res=int(settings.get("ui_res", 8)),
-        batch_size=int(settings.get("batch_size", 64)), progress=not args.no_progress)
+        embedder, args.method, pairs, sets, ids, persons, hr_size=hr_size, labels=labels,
+        fmr=float(settings.get("erc_fmr", 1e-2)), ui_res=int(settings.get("ui_res", 8)), cache=cache)
     write_dataframe(summary, args.summary)
     write_dataframe(curves, args.curves)
     if args.figure:
         plot_erc(curves, args.figure, f"ERC: {args.method}")
     print(f"{args.method}: {len(summary)} conditions, {len(ids)} faces, {len(pairs)} pairs in "
-          f"{time.perf_counter() - start:.1f}s -> {args.summary}")
+          f"{time.perf_counter() - start:.1f}s ({cache.images_embedded} images embedded) -> {args.summary}")
     for row in summary.itertuples(index=False):
         print(f"  {row.condition:18s} {str(row.type_or_model):16s} {str(row.res):>4s} rank1={row.rank1:.4f} "
               f"(n={row.n_probes}) erc_auc={row.erc_auc:.4f}")

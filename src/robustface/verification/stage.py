@@ -32,104 +32,28 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from robustface.cli import group_paths, json_arg, key_path
 from robustface.config_schema import schema_default
-from robustface.h5io import open_shard
 
 from ..atomic import write_dataframe
-from .conditions import Condition, EmbeddingCache, ImageSet, build_conditions, build_image_sets, read_people
-from .exclusion import COVERAGE_COLUMNS, TRAINED_PEOPLE, count_reasons, coverage, low_coverage_warning, missing_reason, pair_exclusions, split_people
+from .conditions import Condition, EmbeddingCache, ImageSet, build_conditions, read_people
+from .exclusion import COVERAGE_COLUMNS, TRAINED_PEOPLE, count_reasons, coverage, low_coverage_warning, missing_reason, pair_exclusions
 from .figures import pick_accuracy_conditions, plot_accuracy_vs_threshold, plot_roc
-from .pairs import Pair, all_pairs, assign_folds, load_pairs, read_mfr2_labels, write_rejects
+from .inputs import add_common_arguments, aligned_size, image_sets, mask_state, pair_list, resolve_embedder, trained_people
+from .pairs import Pair, assign_folds, read_mfr2_labels, write_rejects
 from .protocol import evaluate
 
 COLUMNS = ["method", "condition", "type_or_model", "res", *COVERAGE_COLUMNS, "acc_mean", "acc_std",
            "tar_far1e-3", "tar_far1e-2", "auc", "eer", "best_threshold"]
 
 
-def resolve_embedder(method: str, checkpoint: str | None, params: dict):
-    """A trained method when a checkpoint is given, else a pretrained recognizer by name."""
-    if checkpoint:
-        from robustface.recognition.embedder import load_trained_embedder
-        return load_trained_embedder(checkpoint)
-    from robustface.metrics.identity import load_embedder
-    return load_embedder(method, **params)
-
-
-def _sr_key(key: str) -> tuple[str, int]:
-    model, sep, res = key.rpartition(":")
-    if not sep or not model:
-        raise ValueError(key)
-    return model, int(res)
-
-
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m robustface verify", description=__doc__)
-    p.add_argument("--method", required=True, help="trained method name, or pretrained recognizer (sface, dlib, ...)")
-    p.add_argument("--checkpoint", help="best.pt of a trained method (absent: --method names a pretrained recognizer)")
-    p.add_argument("--trained-split",
-                   help="with --checkpoint: the method trained on the people of this split of the aligned shards "
-                        "(their pairs are not scored); leave out for checkpoints trained on another dataset")
-    p.add_argument("--embedder-params", default="{}", type=json_arg, help="JSON keyword arguments for a pretrained recognizer")
-    p.add_argument("--pairs", default="all",
-                   help="pairs file, or `all` for every pair among the aligned faces (small sets)")
-    p.add_argument("--pairs-format", choices=["lfw", "mfr2"], default=schema_default("verification.pairs_format"))
-    p.add_argument("--labels", help="MFR2 labels file (`Name, num, mask_type`): adds mask-label subsets")
-    p.add_argument("--aligned", nargs="+", required=True, help="aligned shards")
-    p.add_argument("--occluded", nargs="*", default=[], type=key_path, metavar="TYPE=H5")
-    p.add_argument("--lr", nargs="*", default=[], type=key_path, metavar="RES=H5")
-    p.add_argument("--sr", nargs="*", default=[], type=key_path, metavar="MODEL:RES=H5")
+    add_common_arguments(p)
     p.add_argument("--out", required=True, help="per-method metrics CSV")
     p.add_argument("--rejects", help="rejected pairs CSV (default: <out stem>-rejects.csv)")
     p.add_argument("--figures-dir", help="ROC and accuracy-vs-threshold PNGs go here")
-    p.add_argument("--settings", default="{}", type=json_arg,
-                   help='JSON: {"batch_size": 64, "exclude_splits": [], "n_folds": 10}')
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--embeddings", help="write every embedding computed here (npz) for method-eval to reuse")
     return p.parse_args(argv)
-
-
-def _hr_size(paths: Sequence[str]) -> int:
-    with open_shard(paths[0]) as f:
-        return int(f["images"].shape[1])
-
-
-def _load_pair_list(args, aligned_ids: list[str], persons: list[str]) -> list[Pair]:
-    if args.pairs == "all":
-        return all_pairs(aligned_ids, persons)
-    if not Path(args.pairs).exists():
-        raise SystemExit(f"error: pairs file {args.pairs} does not exist")
-    return load_pairs(args.pairs, args.pairs_format)
-
-
-def checkpoint_train_people(path: str) -> list[str] | None:
-    """The people a checkpoint records it trained on (`train_people`), or None (older checkpoints)."""
-    import torch
-
-    people = torch.load(path, map_location="cpu", weights_only=True).get("train_people")
-    return None if people is None else [str(p) for p in people]
-
-
-def trained_people(args, persons: list[str], splits: list[str]) -> tuple[set[str] | None, str]:
-    """(people the method trained on, or None for a pretrained reference; a true sentence about it)."""
-    if not args.checkpoint:
-        if args.trained_split:
-            raise SystemExit("error: --trained-split needs --checkpoint (a pretrained reference trained on none of them)")
-        return None, f"{args.method}: pretrained reference: scores every pair (trained on none of these people)"
-    people: set[str] = set()
-    sources = []
-    if args.trained_split:
-        from_split = split_people(persons, splits, args.trained_split)
-        people |= from_split
-        sources.append(f"{len(from_split)} people of split {args.trained_split!r} of the aligned shards")
-    recorded = checkpoint_train_people(args.checkpoint)
-    if recorded is not None:
-        people |= set(recorded)
-        sources.append(f"{len(recorded)} people recorded in {args.checkpoint}")
-    if not sources:
-        return people, (f"{args.method}: {args.checkpoint} does not record the people it trained on and no "
-                        "--trained-split was given (trained on another dataset): no pair is excluded as "
-                        "trained_people; person-name overlap with this dataset is not checked")
-    return people, f"{args.method}: trained on {len(people)} people ({'; '.join(sources)})"
 
 
 def _metrics_row(method: str, condition: Condition, type_or_model: str, cover: dict, result) -> dict:
@@ -140,12 +64,6 @@ def _metrics_row(method: str, condition: Condition, type_or_model: str, cover: d
         "tar_far1e-3": result.tar_at_far[1e-3], "tar_far1e-2": result.tar_at_far[1e-2],
         "auc": result.auc, "eer": result.eer, "best_threshold": result.best_threshold,
     }
-
-
-def _mask_state(label: str | None) -> str:
-    if label is None:
-        return "unlabelled"
-    return "unmasked" if label.strip().lower() in {"no-mask", "no_mask", "nomask", "none"} else "masked"
 
 
 def run_verification(embedder, method: str, pairs: list[Pair], sets: dict[str, ImageSet], *, hr_size: int,
@@ -201,7 +119,7 @@ def _cosine_scores(rows_a: list[np.ndarray], rows_b: list[np.ndarray]) -> np.nda
 def _label_subsets(method, condition, pairs, valid, reason_of, scores, same_arr, folds_arr, labels) -> list[dict]:
     """MFR2: clean-clean split by the labelled mask state of both images (masked-unmasked, ...);
     each group's requested pairs are those of the whole list with that label combination."""
-    group_of = ["-".join(sorted([_mask_state(labels.get(p.id_a)), _mask_state(labels.get(p.id_b))])) for p in pairs]
+    group_of = ["-".join(sorted([mask_state(labels.get(p.id_a)), mask_state(labels.get(p.id_b))])) for p in pairs]
     position = {k: i for i, k in enumerate(valid)}
     out = []
     for name in sorted(set(group_of)):
@@ -216,15 +134,10 @@ def _label_subsets(method, condition, pairs, valid, reason_of, scores, same_arr,
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
-    settings, params = args.settings, args.embedder_params
-    sets = build_image_sets(
-        args.aligned,
-        occluded=group_paths(args.occluded, "--occluded"),
-        lr=group_paths(args.lr, "--lr", int, form="RES=H5"),
-        sr=group_paths(args.sr, "--sr", _sr_key, form="MODEL:RES=H5"),
-    )
+    settings, params = args.params_json, args.embedder_params
+    sets = image_sets(args)
     ids, persons, splits = read_people(args.aligned)
-    pairs = _load_pair_list(args, ids, persons)
+    pairs = pair_list(args.pairs, args.pairs_format, ids, persons)
     labels = read_mfr2_labels(args.labels) if args.labels else None
     people, about = trained_people(args, persons, splits)
     excluded = pair_exclusions(pairs, dict(zip(ids, persons)), dict(zip(persons, splits)),
@@ -237,13 +150,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     start = time.perf_counter()
     table, rejects, curves, cache = run_verification(
-        embedder, args.method, pairs, sets, hr_size=_hr_size(args.aligned), folds=folds, excluded=excluded,
+        embedder, args.method, pairs, sets, hr_size=aligned_size(args.aligned), folds=folds, excluded=excluded,
         labels=labels, batch_size=int(settings.get("batch_size", schema_default("verification.batch_size"))), progress=not args.no_progress)
     elapsed = time.perf_counter() - start
 
     write_dataframe(table, args.out)
     rejects_path = args.rejects or str(Path(args.out).with_name(Path(args.out).stem + "-rejects.csv"))
     write_rejects(rejects_path, rejects)
+    if args.embeddings:
+        cache.save(args.embeddings, args.method)
     if args.figures_dir:
         write_figures(args.method, curves, args.figures_dir)
     evaluated = int(table["pairs_scored"].sum())

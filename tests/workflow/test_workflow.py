@@ -47,6 +47,18 @@ def test_default_run_writes_sr_metrics_for_every_model_and_names_missing_weights
     assert distinct_colours(grid) > 3000  # face pixels, not empty axes
 
 
+def test_method_comparison_reuses_the_embeddings_verify_saved(finished_run):
+    import pandas as pd
+
+    table = pd.read_csv(finished_run / "results/method_comparison.csv")
+    assert {"arcface_clean", "sface"} <= set(table.method)
+    for method in ("arcface_clean", "sface"):
+        log = (finished_run / f"logs/method_eval/{method}.log").read_text()
+        reused = int(re.search(r"(\d+) embeddings reused from results/verification/" + method + r"-embeddings\.npz", log).group(1))
+        embedded = int(re.search(r"\((\d+) images embedded\)", log).group(1))
+        assert reused > 0 and embedded < reused, log  # only the UI-centre faces and any gallery face verify did not embed
+
+
 def test_noop_rerun_does_nothing(finished_run):
     proc = snakemake(finished_run, "results/sr_metrics.csv")
     assert proc.returncode == 0

@@ -124,8 +124,9 @@ def test_train_sr_learns_saves_and_loads_through_the_registry(tiny, tmp_path):
         assert (out / name).is_file(), name
     rows = _rows(out / "loss.csv")
     assert [int(r["step"]) for r in rows] == [0, 8, 16]
-    # step 0 is the untrained model, which is bicubic interpolation on the val faces
-    assert float(rows[0]["val_psnr"]) == pytest.approx(float(rows[0]["val_psnr_bicubic"]), abs=0.05)
+    # step 0 is the untrained model: torch's bicubic x4 (a = -0.75; exact check above), close to the
+    # pipeline's `bicubic` baseline (PIL, a = -0.5) that val_psnr_bicubic reports, but not the same kernel
+    assert float(rows[0]["val_psnr"]) == pytest.approx(float(rows[0]["val_psnr_bicubic"]), abs=0.6)
     # the first steps move it away from bicubic (a random trunk wakes up); from there the L1 falls
     assert float(rows[2]["val_l1"]) < float(rows[1]["val_l1"]) and float(rows[2]["train_loss"]) < float(rows[1]["train_loss"])
     assert all(np.isfinite(float(r["train_loss"])) and float(r["identity"]) > 0 for r in rows[1:])

@@ -11,7 +11,7 @@ kind drawn afresh per step. The network runs exactly as at inference (SRModel.ne
 the bicubic resize to the HR size), so what is trained is what the superres stage runs.
 Loss: l1_weight * L1 + identity_weight * (1 - cos) through a frozen recognizer of ours
 (+ perceptual_weight * LPIPS). Validation on a fixed set of val-split faces (degraded as the degrade
-stage does) selects best.pt; loss.csv carries the bicubic baseline of the same faces.
+stage does) selects best.pt; loss.csv carries the `bicubic` SR baseline (degrade.upscale_bicubic) of the same faces.
 
 Writes in --out-dir: best.pt ({'params' or 'params_ema': state dict, + provenance}), last.pt (resume),
 loss.csv, train_loss.png. Rerunning with the same --out-dir resumes from last.pt when settings match.
@@ -35,7 +35,7 @@ from robustface.atomic import save_figure, write_csv
 from robustface.checkpoint import load_resume_state, save_checkpoint
 from robustface.cli import json_arg
 from robustface.config_schema import schema_default
-from robustface.degrade import KERNELS, degrade_batch
+from robustface.degrade import KERNELS, degrade_batch, upscale_bicubic
 from robustface.device import training_device
 from robustface.h5io import open_shard, read_strings
 
@@ -224,7 +224,7 @@ class SRTrainer:
             if self.identity is not None:
                 parts["idcos"] = 1.0 - parts["identity"]
             if need_bicubic:
-                bic = resize(lr, self.hr_size).clamp(0, 1)
+                bic = to_tensor(upscale_bicubic(self.val_lr[start:start + self.batch_size], self.hr_size), self.device)
                 parts["psnr_bicubic"] = psnr(bic, hr).mean()
                 if self.identity is not None:
                     hr_emb = self.identity.embed(hr)

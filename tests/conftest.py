@@ -11,6 +11,16 @@ LFW_ROOT = REPO.parent / "shared" / "data" / "lfw-devtrain"
 LFW_IMAGES = LFW_ROOT / "lfw"
 
 
+def shipped_config() -> dict:
+    """The checkout's config.yaml, validated against the schema (a fresh dict each call)."""
+    import yaml
+    from snakemake.utils import validate
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
+    return config
+
+
 def lfw_available() -> bool:
     return LFW_IMAGES.is_dir()
 

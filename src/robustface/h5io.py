@@ -305,9 +305,6 @@ class ShardIndex:
     def __len__(self) -> int:
         return len(self.where)
 
-    def ids(self) -> list[str]:
-        return list(self.where)
-
     def images(self, image_ids: Iterable[str]) -> np.ndarray:
         """The rows of `image_ids`, in that order; KeyError names ids the shards lack."""
         image_ids = list(image_ids)

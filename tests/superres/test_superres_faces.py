@@ -8,10 +8,8 @@ import shlex
 
 import numpy as np
 import pytest
-import yaml
-from snakemake.utils import validate
 
-from conftest import REPO
+from conftest import shipped_config
 from robustface.h5io import read_attrs, read_shard, write_shard
 from robustface.planning.plan import Plan
 from robustface.superres import faces
@@ -138,9 +136,7 @@ def test_auto_batch_size_grows_as_resolution_falls():
 
 @pytest.fixture()
 def config():
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
-    return config
+    return shipped_config()
 
 
 def test_planner_feeds_each_sr_job_the_lists_of_its_consumers(config):

@@ -9,9 +9,8 @@ import json
 import numpy as np
 import pytest
 import torch
-import yaml
 
-from conftest import REPO
+from conftest import shipped_config
 from robustface.degrade import degrade_batch, resize_batch
 from robustface.degrade import main as degrade_main
 from robustface.h5io import read_attrs, read_shard, write_shard
@@ -179,11 +178,7 @@ def test_registry_loader_says_how_to_get_a_trained_model():
 # ------------------------------------------------------------------ planner
 @pytest.fixture()
 def config():
-    from snakemake.utils import validate
-
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
-    return config
+    return shipped_config()
 
 
 def test_planner_trains_enabled_models_and_wires_their_checkpoints(config, tmp_path, monkeypatch):

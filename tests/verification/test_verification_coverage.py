@@ -10,10 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
-from snakemake.utils import validate
 
-from conftest import REPO
+from conftest import shipped_config
 from robustface.ingest import person_split
 from robustface.planning.plan import Plan
 from robustface.planning.verify import VerifyPlan
@@ -172,9 +170,7 @@ def test_coverage_columns():
 
 @pytest.fixture()
 def config():
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    validate(config, str(REPO / "workflow/schemas/config.schema.yaml"))
-    return config
+    return shipped_config()
 
 
 def test_plan_excludes_per_method(config):

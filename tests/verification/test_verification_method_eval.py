@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import shipped_config
 from robustface.h5io import write_shard
 from robustface.verification import comparison, method_eval
 from robustface.verification.erc import erc_auc, erc_curve, recognizability, threshold_at_fmr, ui_centre
@@ -229,15 +230,10 @@ def test_comparison_joins_tables_and_measures_each_mechanism_against_its_ablatio
 
 
 def test_the_shipped_config_pairs_each_published_method_with_its_ablation_and_wires_its_inputs():
-    import yaml
-    from snakemake.utils import validate
-
     from robustface.planning.plan import Plan
     from robustface.planning.verify import VerifyPlan
 
-    repo = __import__("pathlib").Path(__file__).resolve().parents[2]
-    config = yaml.safe_load((repo / "config.yaml").read_text())
-    validate(config, str(repo / "workflow/schemas/config.schema.yaml"))
+    config = shipped_config()
     plan = Plan(config)
     roles = VerifyPlan(plan).method_roles()
     assert sorted(comparison.ablation_pairs(roles)) == [

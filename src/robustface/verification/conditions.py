@@ -105,7 +105,6 @@ class EmbeddingCache:
         self._indices: dict[str, ShardIndex] = {}
         self._embeddings: dict[str, dict[str, np.ndarray]] = {}
         self.images_embedded = 0
-        self.images_loaded = 0
 
     def _index(self, image_set: ImageSet) -> ShardIndex:
         if image_set.key not in self._indices:
@@ -151,11 +150,10 @@ class EmbeddingCache:
         with np.load(path, allow_pickle=False) as z:
             if str(z["method"]) != method:
                 raise ValueError(f"{path} holds embeddings of {str(z['method'])!r}, not of {method!r}")
-            for key, image_id, vector in zip(z["set_key"].tolist(), z["image_id"].tolist(), z["embedding"]):
-                self._embeddings.setdefault(key, {})[image_id] = vector.astype(np.float32)
-        loaded = sum(len(t) for t in self._embeddings.values())
-        self.images_loaded += loaded
-        return loaded
+            keys, ids, vectors = z["set_key"].tolist(), z["image_id"].tolist(), z["embedding"]
+        for key, image_id, vector in zip(keys, ids, vectors):
+            self._embeddings.setdefault(key, {})[image_id] = vector.astype(np.float32)
+        return len(ids)
 
     @staticmethod
     def _normalised(vectors: np.ndarray, expected: int, key: str) -> np.ndarray:

@@ -57,6 +57,10 @@ def test_train_inputs_and_args_come_from_one_list(config):
     student = plan.train_inputs("student")
     assert student["teacher"] == "results/models/arcface_clean/best.pt" and "teacher_cache" not in student
     assert "teacher_cache" not in plan.train_inputs("arcface_clean")
+    assert "--teacher-model-path" not in args
+    config["recognition"]["teacher_models"] = {"sface": "/models/my sface.onnx"}  # a user's own SFace file
+    args = shlex.split(Plan(config).train_args("kd_sface"))
+    assert args[args.index("--teacher-model-path") + 1] == "/models/my sface.onnx"
 
 
 def test_occlusion_params_and_report_args(config):

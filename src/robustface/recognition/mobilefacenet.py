@@ -49,6 +49,8 @@ BOTTLENECK_SETTINGS = [(2, 64, 5, 2), (4, 128, 1, 2), (2, 128, 6, 1), (4, 128, 1
 
 
 class MobileFaceNet(nn.Module):
+    feature_channels = 512
+
     def __init__(self, embedding_dim: int = 128):
         super().__init__()
         self.embedding_dim = embedding_dim

@@ -1,4 +1,4 @@
-"""The trainable recognizer: MobileFaceNet (+ optional occlusion-type adaptive module)."""
+"""The trainable recognizer: a backbone (MobileFaceNet, or SFace's network) + optional modules."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -11,6 +11,16 @@ from .adaptive import OcclusionAdaptiveModule
 from .mobilefacenet import MobileFaceNet
 from .published.alob import Trimmer, purify
 from .published.ri import PerceptibilityAttention
+from .sface_net import SFaceNet
+
+# backbone name -> class; each has `forward_features(x, attention)` -> (embedding, feature map)
+BACKBONES = {"mobilefacenet": MobileFaceNet, "sface": SFaceNet}
+
+
+def backbone_class(name: str) -> type[nn.Module]:
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}")
+    return BACKBONES[name]
 
 
 @dataclass
@@ -18,6 +28,7 @@ class ModelSpec:
     """Everything needed to rebuild the network from a checkpoint (stored in it as a dict)."""
 
     embedding_dim: int = 128
+    backbone: str = "mobilefacenet"
     adaptive: bool = False
     type_names: list[str] = field(default_factory=lambda: ["clean"])
     adapter_hidden: int = 64
@@ -33,16 +44,17 @@ class FaceRecognizer(nn.Module):
     def __init__(self, spec: ModelSpec):
         super().__init__()
         self.spec = spec
-        self.backbone = MobileFaceNet(spec.embedding_dim)
+        self.backbone = backbone_class(spec.backbone)(spec.embedding_dim)
+        channels = self.backbone.feature_channels
         self.adaptive = (
-            OcclusionAdaptiveModule(512, spec.embedding_dim, len(spec.type_names), spec.adapter_hidden)
+            OcclusionAdaptiveModule(channels, spec.embedding_dim, len(spec.type_names), spec.adapter_hidden)
             if spec.adaptive
             else None
         )
         if spec.purification and not spec.trimmer:
             raise ValueError("purification needs the trimmer")
-        self.trimmer = Trimmer(512, spec.embedding_dim) if spec.trimmer else None
-        self.attention = PerceptibilityAttention(512) if spec.attention else None
+        self.trimmer = Trimmer(channels, spec.embedding_dim) if spec.trimmer else None
+        self.attention = PerceptibilityAttention(channels) if spec.attention else None
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """images: (N, 3, 112, 112) normalised. Returns `embedding` (L2-normalised), `raw`

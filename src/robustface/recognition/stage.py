@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--teacher", default=None,
                    help="KD teacher: a checkpoint path (e.g. results/models/arcface_clean/best.pt) or sface|dlib|insightface_onnx; "
                         "default: the method's `teacher` setting")
+    p.add_argument("--teacher-model-path", default=None,
+                   help="the pretrained teacher's model file when not the shipped one (recognition.teacher_models)")
     p.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:N (overrides the settings' device)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (overrides the settings' torch_threads)")
     return p
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = resolve_settings(args.method, overrides)
     try:
         summary = train(settings, args.aligned, group_paths(args.occluded, "--occluded"), args.out_dir, args.teacher,
-                        group_paths(args.lr, "--lr", int, form="RES=H5"), args.teacher_cache)
+                        group_paths(args.lr, "--lr", int, form="RES=H5"), args.teacher_cache, args.teacher_model_path)
     except NonFiniteLossError as e:
         print(f"[train] ERROR: {e}", file=sys.stderr)
         return 3

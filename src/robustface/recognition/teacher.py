@@ -20,17 +20,16 @@ from robustface.atomic import atomic_path
 from .data import FaceTable
 from .embedder import load_trained_embedder
 from .methods import EXTERNAL_TEACHERS
-from .teacher_cache import embed_with_mirror
+from .teacher_cache import embed_with_mirror, load_external_teacher
 
 
-def load_teacher(teacher: str, device: str = "auto"):
-    """`teacher`: a checkpoint path, or the name of an external recognizer."""
+def load_teacher(teacher: str, device: str = "auto", model_path: str | None = None):
+    """`teacher`: a checkpoint path, or the name of an external recognizer (`model_path`: its
+    model file when not the shipped one)."""
     if teacher in EXTERNAL_TEACHERS:
-        from ..metrics.identity import load_embedder
-
-        return load_embedder(teacher), True
+        return load_external_teacher(teacher, model_path)
     if teacher.endswith(".pt") or Path(teacher).is_file():
-        return load_trained_embedder(teacher, device=device), False
+        return load_trained_embedder(teacher, device=device)
     raise ValueError(
         f"teacher {teacher!r} is neither a checkpoint path nor one of {EXTERNAL_TEACHERS}; "
         "for teacher arcface_clean pass --teacher results/models/arcface_clean/best.pt"

@@ -25,13 +25,16 @@ from tqdm import tqdm
 from robustface.atomic import save_figure, write_csv
 from robustface.checkpoint import load_resume_state, save_checkpoint
 from robustface.device import training_device
+from robustface.metrics.identity import sface_model_path
 
 from .data import FaceTable, PreloadedBatches, TrainFaces, augment_batch, identity_labels, to_model_input
+from .embedder import load_trained_embedder
 from .heads import build_head
 from .losses import kd_loss, relational_kd_loss
-from .methods import METHODS, uses_teacher
+from .methods import EXTERNAL_TEACHERS, METHODS, uses_teacher
 from .model import FaceRecognizer, ModelSpec
 from .published import OBJECTIVE_PARTS, OBJECTIVE_SETTINGS, Context, Step, objective_class
+from .sface_net import load_sface_weights
 from .teacher import load_teacher, teacher_embeddings
 from .teacher_cache import read_teacher_cache
 from .validation import Validator
@@ -71,7 +74,7 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int, scheduler: str, mi
 class Trainer:
     def __init__(self, settings: dict, aligned: list[str], occluded: dict[str, list[str]], out_dir: str | Path,
                  teacher: str | None = None, lr: dict[int, list[str]] | None = None,
-                 teacher_cache: list[str] | None = None):
+                 teacher_cache: list[str] | None = None, teacher_model_path: str | None = None):
         self.settings = s = settings
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -101,7 +104,7 @@ class Trainer:
         if s["adaptive"] and not self.table.occluded:
             raise ValueError("adaptive=True needs occluded shards (clean + at least one occlusion type)")
         objective = objective_class(s["objective"])
-        self.spec = ModelSpec(s["embedding_dim"], bool(s["adaptive"]), self.table.type_names, s["adapter_hidden"],
+        self.spec = ModelSpec(s["embedding_dim"], s["backbone"], bool(s["adaptive"]), self.table.type_names, s["adapter_hidden"],
                               **(objective.model_spec(s) if objective else {}))
         # channels_last: the inputs already are (an NHWC permute); 1.5x faster on CPU, the layout tensor cores want
         self.model = FaceRecognizer(self.spec).to(self.device, memory_format=torch.channels_last)
@@ -112,6 +115,8 @@ class Trainer:
 
         self.teacher_id = self._teacher_source(teacher) if uses_teacher(s) else None
         self.teacher_cache, self.projection = None, None
+        if s["init_from_teacher"]:
+            self._init_backbone_from_teacher(teacher_model_path)
         if self.teacher_id:
             if teacher_cache:
                 self.teacher_cache, cached_teacher = read_teacher_cache(teacher_cache, self.table.image_ids)
@@ -119,9 +124,7 @@ class Trainer:
                     raise ValueError(f"--teacher-cache holds {cached_teacher!r} embeddings but the teacher is {self.teacher_id!r}")
                 self.teacher_cache = self.teacher_cache.to(self.device)
             else:
-                embedder, external = load_teacher(self.teacher_id, str(s["device"]))
-                if s["init_from_teacher"]:
-                    self._init_backbone_from(embedder, external)
+                embedder = load_teacher(self.teacher_id, str(s["device"]), teacher_model_path)
                 self.teacher_cache = teacher_embeddings(embedder, f"{self.teacher_id}:{embedder.name}", self.table,
                                                         train_rows, self.out_dir / "teacher_embeddings.pt").to(self.device)
             teacher_dim = self.teacher_cache.shape[-1]
@@ -162,11 +165,21 @@ class Trainer:
             source = str(self.out_dir.parent / source / "best.pt")
         return source
 
-    def _init_backbone_from(self, teacher, external: bool) -> None:
-        if external or teacher.dim != self.spec.embedding_dim:
-            raise ValueError("init_from_teacher needs a teacher checkpoint of ours with the same embedding_dim "
-                             f"(teacher {self.teacher_id!r}: dim {teacher.dim}, external={external})")
-        self.model.backbone.load_state_dict(teacher.model.backbone.state_dict())
+    def _init_backbone_from_teacher(self, model_path: str | None) -> None:
+        """SFace's pretrained weights (teacher sface, backbone sface), or our teacher checkpoint's backbone."""
+        if not self.teacher_id:
+            raise ValueError("init_from_teacher needs a teacher")
+        if self.teacher_id == "sface":
+            load_sface_weights(self.model.backbone, sface_model_path(model_path))
+        elif self.teacher_id in EXTERNAL_TEACHERS:
+            raise ValueError(f"init_from_teacher: no torch port of {self.teacher_id!r}'s network; SFace's exists (backbone sface)")
+        else:
+            teacher_model = load_trained_embedder(self.teacher_id, device="cpu").model
+            if teacher_model.spec.backbone != self.spec.backbone or teacher_model.spec.embedding_dim != self.spec.embedding_dim:
+                raise ValueError(f"init_from_teacher: teacher {self.teacher_id!r} is a {teacher_model.spec.backbone} of dim "
+                                 f"{teacher_model.spec.embedding_dim}, the student a {self.spec.backbone} of dim {self.spec.embedding_dim}")
+            self.model.backbone.load_state_dict(teacher_model.backbone.state_dict())
+        self.model.to(self.device, memory_format=torch.channels_last)
 
     # ---------------------------------------------------------------- data
     def loader(self, epoch: int):
@@ -372,5 +385,5 @@ def plot_training(history: list[dict], step_losses: list[float], path: Path, tit
 
 def train(settings: dict, aligned: list[str], occluded: dict[str, list[str]], out_dir: str | Path,
           teacher: str | None = None, lr: dict[int, list[str]] | None = None,
-          teacher_cache: list[str] | None = None) -> dict:
-    return Trainer(settings, aligned, occluded, out_dir, teacher, lr, teacher_cache).fit()
+          teacher_cache: list[str] | None = None, teacher_model_path: str | None = None) -> dict:
+    return Trainer(settings, aligned, occluded, out_dir, teacher, lr, teacher_cache, teacher_model_path).fit()

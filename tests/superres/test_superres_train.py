@@ -213,6 +213,9 @@ def test_planner_rejects_a_judge_as_loss_network_and_bad_templates(config, tmp_p
     bad["superres"]["train"]["identity_model"] = "sface"
     with pytest.raises(TrainSettingsError, match="identity judge"):
         TrainSRPlan(Plan(bad))
+    bad["superres"]["train"]["identity_model"] = "kd_sface_ft"  # SFace's network, fine-tuned
+    with pytest.raises(TrainSettingsError, match="started from the weights of 'sface'"):
+        TrainSRPlan(Plan(bad))
     bad["superres"]["train"]["identity_model"] = "no_such_method"
     with pytest.raises(ValueError, match="neither a method of recognition.methods"):
         TrainSRPlan(Plan(bad))

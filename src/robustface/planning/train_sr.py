@@ -6,7 +6,7 @@ import os
 import shlex
 
 from robustface.superres.registry import MODELS
-from robustface.superres.train_settings import identity_model, resolve_train_settings
+from robustface.superres.train_settings import JUDGES, TrainSettingsError, identity_model, resolve_train_settings
 
 from . import paths
 from .plan import Plan, as_json
@@ -39,8 +39,16 @@ class TrainSRPlan:
         if self.settings[model]["identity_weight"] <= 0:
             return None
         name = identity_model(self.train_cfg)
-        methods = (self.config.get("recognition") or {}).get("methods") or {}
+        recognition = self.config.get("recognition") or {}
+        methods = recognition.get("methods") or {}
         if name in methods:
+            from robustface.recognition.methods import method_settings
+
+            settings = method_settings(recognition, name)
+            if settings["init_from_teacher"] and settings["teacher"] in JUDGES:
+                raise TrainSettingsError(f"superres.train.identity_model {name!r} started from the weights of "
+                                         f"{settings['teacher']!r}, an identity judge of the tables; choose a method "
+                                         "trained from scratch (e.g. kd_sface)")
             return paths.model_checkpoint(name)
         if os.path.isfile(name):
             return name

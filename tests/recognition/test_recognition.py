@@ -170,6 +170,10 @@ def test_config_overrides_scope_budget_and_teacher():
     assert teacher_method(recognition, "amofr_kd") == "arcface_clean"
     assert teacher_method(recognition, "kd_sface") is None  # external teacher: no checkpoint input
     assert resolve_settings("kd_sface", config_overrides(recognition, "kd_sface"))["kd_lambda"] == 1.0
+    # a common backbone reaches every method; starting from a teacher only the methods built to
+    recognition = {**recognition, "backbone": "sface", "init_from_teacher": True, "embedding_dim": 128}
+    assert resolve_settings("arcface_clean", config_overrides(recognition, "arcface_clean"))["backbone"] == "sface"
+    assert not resolve_settings("arcface_clean", config_overrides(recognition, "arcface_clean"))["init_from_teacher"]
     with pytest.raises(ValueError, match="not configured"):
         config_overrides(recognition, "amofr_full")
     with pytest.raises(ValueError, match="budget"):

@@ -69,6 +69,8 @@ def test_only_sface_has_pretrained_weights_for_the_student():
         resolve_settings("kd_sface_ft", {"embedding_dim": 64})
     with pytest.raises(ValueError, match="SFace only"):
         resolve_settings("kd_sface_ft", {"backbone": "mobilefacenet"})
+    with pytest.raises(ValueError, match="init_from_teacher needs a teacher"):
+        resolve_settings("arcface_clean", {"init_from_teacher": True})
     with pytest.raises(ValueError, match="unknown backbone 'resnet'"):
         resolve_settings("kd_sface", {"backbone": "resnet"})
 

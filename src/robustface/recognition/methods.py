@@ -109,6 +109,8 @@ def resolve_settings(method: str, overrides: dict | None = None) -> dict:
 def _check_backbone(method: str, settings: dict) -> None:
     if settings["backbone"] not in BACKBONE_NAMES:
         raise ValueError(f"method {method!r}: unknown backbone {settings['backbone']!r}; choose one of {BACKBONE_NAMES}")
+    if settings["init_from_teacher"] and not uses_teacher(settings):
+        raise ValueError(f"method {method!r}: init_from_teacher needs a teacher to distil from")
     if settings["init_from_teacher"] and settings["teacher"] in EXTERNAL_TEACHERS:
         if (settings["teacher"], settings["backbone"], settings["embedding_dim"]) != ("sface", "sface", 128):
             raise ValueError(f"method {method!r}: init_from_teacher from a pretrained recognizer exists for SFace only "
@@ -132,7 +134,7 @@ CONFIG_ONLY_KEYS = {"budget", "budgets", "methods", "threads", "gpus_per_job", "
 # Common settings that only apply to methods whose base uses them (a clean baseline must not
 # pick up the common occlusion ratio, for example).
 METHOD_SCOPED_KEYS = {"occlusion_ratio", "lr_ratio", "teacher", "kd_lambda", "rkd_lambda", "adaptive", "type_loss_weight",
-                      "objective", "backbone", "init_from_teacher", *OBJECTIVE_SETTINGS}
+                      "objective", "init_from_teacher", *OBJECTIVE_SETTINGS}
 
 
 def _scoped_key_applies(base: str, key: str) -> bool:

@@ -167,8 +167,6 @@ class Trainer:
 
     def _init_backbone_from_teacher(self, model_path: str | None) -> None:
         """SFace's pretrained weights (teacher sface, backbone sface), or our teacher checkpoint's backbone."""
-        if not self.teacher_id:
-            raise ValueError("init_from_teacher needs a teacher")
         if self.teacher_id == "sface":
             load_sface_weights(self.model.backbone, sface_model_path(model_path))
         elif self.teacher_id in EXTERNAL_TEACHERS:

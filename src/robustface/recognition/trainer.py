@@ -177,7 +177,6 @@ class Trainer:
                 raise ValueError(f"init_from_teacher: teacher {self.teacher_id!r} is a {teacher_model.spec.backbone} of dim "
                                  f"{teacher_model.spec.embedding_dim}, the student a {self.spec.backbone} of dim {self.spec.embedding_dim}")
             self.model.backbone.load_state_dict(teacher_model.backbone.state_dict())
-        self.model.to(self.device, memory_format=torch.channels_last)
 
     # ---------------------------------------------------------------- data
     def loader(self, epoch: int):

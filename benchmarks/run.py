@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="align_quality rows: detector names, blazeface_raw_box, chain "
                          "(default: blazeface_raw_box, chain, each chain member but dlib_mmod, ~2 s per image)")
     ap.add_argument("--sections", nargs="*", default=["detect_align", "align_quality", "shard_read", "superres", "superres_speed",
-                                                      "occlusion", "train", "train_backbones", "train_sr", "verify", "noop_rerun", "plan"])
+                                                      "occlusion", "train", "train_backbones", "train_sr", "verify", "embed", "noop_rerun", "plan"])
     args = ap.parse_args(argv)
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
     tmp = args.out / "tmp"
@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_backbones": lambda: _section("benchmarks.recognition_training", "benchmark_backbones"),
         "train_sr": lambda: _section("benchmarks.superres_training", "benchmark_training", tmp=tmp),
         "verify": lambda: _section("benchmarks.verification", "benchmark"),
+        "embed": lambda: _section("benchmarks.verification", "benchmark_embedding", tmp=tmp),
         "noop_rerun": bench_noop_rerun,
         "plan": bench_plan,
     }

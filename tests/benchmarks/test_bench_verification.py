@@ -29,3 +29,14 @@ def test_benchmark_with_an_embedder_embeds_every_image_once_in_batches():
     embedder = CountingEmbedder()
     result = benchmark(embedder, n_pairs=500, n_images=70, image_size=32, batch_size=32)
     assert embedder.batches == [32, 32, 6] and result["includes_embedding"] is True
+
+
+def test_embedding_benchmark_times_folded_and_plain_inference_per_backbone(tmp_path):
+    from benchmarks.verification import benchmark_embedding
+
+    result = benchmark_embedding(n_images=8, batch_size=4, repeats=1, tmp=tmp_path)
+    assert set(result["backbones"]) == {"mobilefacenet", "sface"}
+    for row in result["backbones"].values():
+        assert row["fused_img_s"] > 0 and row["plain_img_s"] > 0
+        assert row["fused_over_plain"] == pytest.approx(row["fused_img_s"] / row["plain_img_s"])
+        assert row["max_abs_diff"] < 1e-4  # folding changes only float rounding

@@ -193,3 +193,27 @@ def test_hr_size_other_than_112_is_resized_lazily_or_preloaded(tmp_path, preload
     assert table.image(3).shape == (112, 112, 3) and table.image(3).dtype == np.uint8
     with pytest.raises(ValueError, match="preload must be"):
         FaceTable.open([str(path)], {}, preload="sometimes")
+
+
+@pytest.mark.parametrize("backbone", ["mobilefacenet", "sface"])
+def test_inference_folds_batchnorm_into_convs_without_changing_embeddings(tmp_path, backbone):
+    from robustface.recognition.embedder import fuse_conv_bn, load_trained_embedder
+
+    torch.manual_seed(0)
+    spec = ModelSpec(backbone=backbone, attention=True)
+    model = FaceRecognizer(spec).eval()
+    for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        bn.running_mean.uniform_(-0.5, 0.5), bn.running_var.uniform_(0.5, 2.0), bn.weight.data.uniform_(0.5, 1.5)
+    torch.save({"model": model.state_dict(), "spec": spec.to_dict(), "method": "m"}, tmp_path / "best.pt")
+    images = np.random.default_rng(0).integers(0, 256, (4, 112, 112, 3), dtype=np.uint8)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(images).permute(0, 3, 1, 2).float().sub(127.5).div(128))["embedding"].numpy()
+
+    embedder = load_trained_embedder(tmp_path / "best.pt", "cpu")
+    batchnorms = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.backbone.modules())
+    remaining = sum(isinstance(m, torch.nn.BatchNorm2d) for m in embedder.model.backbone.modules())
+    folded = sum(isinstance(m, torch.nn.Conv2d) and m.bias is not None for m in embedder.model.backbone.modules())
+    assert remaining <= 1 and folded == batchnorms - remaining  # SFace's BN after its last block stands alone
+    np.testing.assert_allclose(embedder.embed(images), expected, atol=1e-4)
+    with pytest.raises(ValueError, match="eval"):
+        fuse_conv_bn(FaceRecognizer(spec).train())

@@ -245,3 +245,17 @@ def test_the_shipped_config_pairs_each_published_method_with_its_ablation_and_wi
     pairwise = plan.train_inputs("pairwise_kd")
     assert pairwise["teacher_cache"] and pairwise["occluded"] and not pairwise["lr"]
     assert "teacher_cache" not in plan.train_inputs("alob") and "teacher_cache" not in plan.train_inputs("ri_diversion")
+
+
+def test_an_ablation_pairs_only_with_the_method_whose_other_settings_it_shares():
+    from robustface.planning.plan import Plan
+    from robustface.planning.verify import VerifyPlan
+
+    config = shipped_config()
+    config["recognition"]["methods"] = {
+        "pairwise_kd": {}, "pairwise_kd_no_balancing": {"base": "pairwise_kd", "dynamic_balancing": False},
+        "pairwise_kd_l64": {"base": "pairwise_kd", "pair_lambda": 64.0},
+        "pairwise_kd_l64_no_balancing": {"base": "pairwise_kd", "pair_lambda": 64.0, "dynamic_balancing": False}}
+    roles = VerifyPlan(Plan(config)).method_roles()
+    assert sorted(comparison.ablation_pairs(roles)) == [
+        ("pairwise_kd", "pairwise_kd_no_balancing"), ("pairwise_kd_l64", "pairwise_kd_l64_no_balancing")]

@@ -37,9 +37,10 @@ class VerifyPlan:
                                  "exclude_splits": self.exclude_splits})
 
     def method_roles(self) -> dict[str, dict]:
-        """{method: {family, objective, mechanism}} of every evaluated method: the comparison
-        stage's labels (passed as JSON, so relabelling reruns only the comparison)."""
-        from robustface.recognition.methods import mechanism_on, method_settings
+        """{method: {family, objective, mechanism, signature}} of every evaluated method: the comparison
+        stage's labels (passed as JSON, so relabelling reruns only the comparison). A method and its
+        ablation share objective and `signature` (their settings but the mechanism switches)."""
+        from robustface.recognition.methods import ablation_signature, mechanism_on, method_settings
 
         roles = {}
         for method in self.methods:
@@ -48,7 +49,8 @@ class VerifyPlan:
                 continue
             settings = method_settings(self.plan.recognition, method)
             objective = settings["objective"] or ""
-            roles[method] = {"family": objective or "amofr", "objective": objective, "mechanism": mechanism_on(settings)}
+            roles[method] = {"family": objective or "amofr", "objective": objective, "mechanism": mechanism_on(settings),
+                             "signature": ablation_signature(settings)}
         return roles
 
     def _files(self) -> dict:

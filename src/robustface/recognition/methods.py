@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 from .objective_specs import OBJECTIVE_SETTINGS, objective_spec
 
@@ -127,6 +128,15 @@ def mechanism_on(settings: dict) -> bool | None:
     """Whether a published method's own mechanism is on (False: its ablation); None: no objective."""
     objective = objective_spec(settings.get("objective"))
     return objective.mechanism_on(settings) if objective else None
+
+
+def ablation_signature(settings: dict) -> str:
+    """The settings with the method's name and its objective's mechanism switches left out: a
+    method and its ablation share it (e.g. `pairwise_kd` at `pair_lambda: 64` is ablated only by a
+    no-balancing entry at the same weight)."""
+    objective = objective_spec(settings.get("objective"))
+    skip = {"method", *(objective.MECHANISM_KEYS if objective else ())}
+    return json.dumps({k: v for k, v in sorted(settings.items()) if k not in skip}, sort_keys=True, default=str)
 
 
 # Keys of the config's `recognition:` block that are not training settings.

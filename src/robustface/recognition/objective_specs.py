@@ -11,6 +11,7 @@ class ObjectiveSpec:
     name: ClassVar[str]
     SETTINGS: ClassVar[dict[str, Any]] = {}   # its own settings with their defaults
     PARTS: ClassVar[tuple[str, ...]] = ()     # loss.csv columns it reports
+    MECHANISM_KEYS: ClassVar[tuple[str, ...]] = ()  # the settings its ablation switches off
     needs_teacher: ClassVar[bool] = False
 
     @staticmethod
@@ -23,6 +24,7 @@ class PairwiseKDSpec(ObjectiveSpec):
     name = "pairwise_kd"
     SETTINGS = {"pair_loss": "cosine", "pair_lambda": 1.0, "pair_margin": 0.2, "dynamic_balancing": True}
     PARTS = ("pair_loss", "distilled_share")
+    MECHANISM_KEYS = ("dynamic_balancing",)
     needs_teacher = True
 
     @staticmethod
@@ -34,6 +36,7 @@ class ALOBSpec(ObjectiveSpec):
     name = "alob"
     SETTINGS = {"trimmer": True, "purification": True, "grl_lambda": 1.0, "adv_weight": 1.0}
     PARTS = ("adv_loss", "purified_share")
+    MECHANISM_KEYS = ("trimmer", "purification")
 
     @staticmethod
     def mechanism_on(settings: dict) -> bool:
@@ -44,6 +47,7 @@ class RIKDSpec(ObjectiveSpec):
     name = "rikd"
     SETTINGS = {"shared_classifier": True, "kd_temperature": 4.0, "rikd_lambda": 1.0, "rikd_scale": 30.0}
     PARTS = ("kl_loss", "student_ce_loss", "teacher_ce_loss")
+    MECHANISM_KEYS = ("shared_classifier",)
     needs_teacher = True
 
     @staticmethod
@@ -56,6 +60,7 @@ class RIDiversionSpec(ObjectiveSpec):
     SETTINGS = {"diversion_lambda": 1.0, "ri_margin": 0.0, "perceptibility_attention": True, "ui_res": 8,
                 "ui_faces": 16, "ui_momentum": 0.9}
     PARTS = ("div_loss", "ui_cos")
+    MECHANISM_KEYS = ("diversion_lambda", "perceptibility_attention")
 
     @staticmethod
     def mechanism_on(settings: dict) -> bool:

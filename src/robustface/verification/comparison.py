@@ -36,10 +36,12 @@ CONDITION_ORDER = ["clean-clean", "clean-occluded", "occluded-occluded", "lr-hr"
 
 
 def ablation_pairs(roles: Mapping[str, dict]) -> list[tuple[str, str]]:
-    """(method, ablation): same objective, mechanism on vs off."""
+    """(method, ablation): same objective, mechanism on vs off, and the same other settings
+    (`signature`, when the roles carry one)."""
     on = [m for m, r in roles.items() if r["objective"] and r["mechanism"]]
     off = [m for m, r in roles.items() if r["objective"] and r["mechanism"] is False]
-    return [(m, a) for m in on for a in off if roles[m]["objective"] == roles[a]["objective"]]
+    return [(m, a) for m in on for a in off if roles[m]["objective"] == roles[a]["objective"]
+            and roles[m].get("signature") == roles[a].get("signature")]
 
 
 def _read(path: str) -> pd.DataFrame:

@@ -133,6 +133,8 @@ def test_bad_settings_fail_clearly(shards, tmp_path):
     aligned, occluded = shards
     with pytest.raises(ValueError, match="unknown setting"):
         resolve_settings("arcface_clean", {"learning_rate": 0.1})
+    with pytest.raises(ValueError, match="'diversion_lamda' -> did you mean 'diversion_lambda'"):
+        resolve_settings("ri_diversion", {"diversion_lamda": 2.0})
     with pytest.raises(ValueError, match="no occluded shards"):
         train(resolve_settings("arcface_occ", TINY), aligned, {}, tmp_path / "x")
     with pytest.raises(ValueError, match="teacher 'nonexistent'"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 
 from .objective_specs import OBJECTIVE_SETTINGS, objective_spec
@@ -95,7 +96,9 @@ def resolve_settings(method: str, overrides: dict | None = None) -> dict:
     settings.update(METHODS[base])
     unknown = sorted(set(overrides) - set(DEFAULTS))
     if unknown:
-        raise ValueError(f"method {method!r}: unknown setting(s) {unknown}; known: {sorted(DEFAULTS)}")
+        hints = [f"{k!r} -> did you mean {close[0]!r}?" for k in unknown if (close := difflib.get_close_matches(k, DEFAULTS, 1))]
+        raise ValueError(f"method {method!r}: unknown setting(s) {unknown}{'; ' + ', '.join(hints) if hints else ''}; "
+                         f"known: {sorted(DEFAULTS)}")
     settings.update(overrides)
     settings["method"], settings["base"] = method, base
     objective_spec(settings["objective"])  # an unknown objective is an error here, before any job

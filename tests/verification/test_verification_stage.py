@@ -107,6 +107,27 @@ def test_verify_all_pairs(monkeypatch, tmp_path, dataset):
         assert curve_pixels(plot[:, : plot.shape[1] * 7 // 10]) > 500, figure
 
 
+def test_an_sr_job_beside_verify_gives_the_same_rows_and_embeds_only_the_sr_faces(monkeypatch, tmp_path, dataset):
+    whole, _, _ = run(monkeypatch, tmp_path / "whole", dataset, [])
+    embedder = StubEmbedder()
+    monkeypatch.setattr(stage, "resolve_embedder", lambda method, checkpoint, params: embedder)
+    common = ["--method", "stub", "--aligned", *dataset["aligned"], "--no-progress"]
+    main_npz, sr_out = tmp_path / "main.npz", tmp_path / "sr" / "stub.csv"
+    assert stage.main([*common, "--lr", f"8={dataset['lr']}", "--out", str(tmp_path / "main.csv"),
+                       "--embeddings", str(main_npz)]) == 0
+    seen_by_main = embedder.images_seen
+    assert stage.main([*common, "--sr", f"copy:8={dataset['sr']}", "--only", "sr-hr", "--reuse-embeddings", str(main_npz),
+                       "--out", str(sr_out), "--embeddings", str(tmp_path / "sr.npz")]) == 0
+    assert embedder.images_seen - seen_by_main == 11  # the SR probes only; the enrolled faces come from main.npz
+    split = pd.read_csv(sr_out, keep_default_na=False)
+    assert list(zip(split.condition, split.type_or_model)) == [("sr-hr", "copy")]
+    expected = whole[whole.condition == "sr-hr"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(split.astype(str), expected.astype(str))
+    with pytest.raises(ValueError, match="holds embeddings of 'stub'"):
+        stage.main(["--method", "other", *common[2:], "--sr", f"copy:8={dataset['sr']}", "--only", "sr-hr",
+                    "--reuse-embeddings", str(main_npz), "--out", str(tmp_path / "x.csv")])
+
+
 def test_verify_pairs_file_reports_missing(monkeypatch, tmp_path, dataset):
     pairs = tmp_path / "pairs.txt"
     pairs.write_text("2\nAnn_Lee\t1\t2\nBo_Chan\t2\t9\nAnn_Lee\t2\tBo_Chan\t1\nCy_Diaz\t3\tDi_Eko\t1\n")

@@ -13,7 +13,7 @@ from conftest import LFW_ROOT, REPO, requires_lfw
 from robustface.planning import paths
 from robustface.planning.plan import Plan
 from robustface.planning.train_sr import TrainSRPlan
-from robustface.planning.verify import VerifyPlan
+from robustface.planning.verify import VERIFY_GROUPS, VerifyPlan
 
 SCHEMA = str(REPO / "workflow/schemas/config.schema.yaml")
 HOSTILE = "/tmp/it's a dir; rm -rf x"
@@ -102,6 +102,12 @@ def test_verify_args_quote_hostile_paths(config):
     assert json.loads(sface[sface.index("--embedder-params") + 1]) == {"model_path": HOSTILE + "/model.onnx"}
     inputs = verify.inputs("sface")
     assert args[args.index("--sr") + 1:] == [f"bicubic:{r}={p}" for r, p in zip((16, 32), inputs["sr"])]
+    # verify proper leaves the SR sets to one verify_sr job per SR model
+    assert "sr" not in verify.inputs("kd_sface", VERIFY_GROUPS) and "--sr" not in verify.args("kd_sface", VERIFY_GROUPS)
+    assert verify.sr_models == ["bicubic"] and verify.sr_inputs("kd_sface", "bicubic")["sr"] == inputs["sr"]
+    sr_args = shlex.split(verify.sr_args("kd_sface", "bicubic"))
+    assert sr_args[sr_args.index("--checkpoint") + 1] == checkpoint and sr_args[-2:] == ["--only", "sr-hr"]
+    assert "--lr" not in sr_args and "--occluded" not in sr_args
 
 
 def test_train_sr_plan_paths(config):

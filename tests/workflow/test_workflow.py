@@ -124,3 +124,19 @@ def test_invalid_config_is_rejected_by_the_schema(tmp_path):
     proc = snakemake(tmp_path, "-n")
     assert proc.returncode != 0
     assert "lanczos" in proc.stderr + proc.stdout
+
+
+def test_editing_one_sr_model_reverifies_only_its_sr_conditions(finished_run):
+    edited = yaml.safe_load((finished_run / "test_config.yaml").read_text())
+    edited["superres"]["models"]["realesrgan"]["tile"] = 8
+    (finished_run / "test_config.yaml").write_text(yaml.safe_dump(edited))
+    try:
+        proc = snakemake(finished_run, "-n", "results/method_comparison.csv")
+    finally:
+        (finished_run / "test_config.yaml").write_text(yaml.safe_dump(SMALL))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    jobs = planned_jobs(proc.stdout + proc.stderr)
+    # arcface_clean and sface: their realesrgan SR-HR job, not the whole verification again
+    assert jobs.get("verify_sr") == 2 and "verify" not in jobs and "train" not in jobs, jobs
+    rerun = set(re.findall(r"output: results/verification/sr/([^/]+)/(\w+)\.csv", proc.stdout))
+    assert rerun == {("realesrgan", "sface"), ("realesrgan", "arcface_clean")}, rerun

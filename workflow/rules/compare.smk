@@ -9,7 +9,8 @@ METHOD_ROLES = VERIFY.method_roles()
 rule method_eval:
     input:
         unpack(lambda w: VERIFY.inputs(w.method)),
-        embeddings=rules.verify.output.embeddings,
+        embeddings=[rules.verify.output.embeddings,
+                    *expand(rules.verify_sr.output.embeddings, sr_model=VERIFY.sr_models, allow_missing=True)],
     output:
         summary="results/method_eval/{method}.csv",
         curves="results/method_eval/{method}-erc.csv",

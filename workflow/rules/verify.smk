@@ -1,5 +1,7 @@
 # Face verification of every trained method and the pretrained reference recognizer under every
 # condition (clean, occluded, low-resolution, super-resolved) -> results/verification_metrics.csv.
+from robustface.planning.verify import VERIFY_GROUPS
+
 VERIFY = PLAN.verify_plan
 VERIFY_METHODS = VERIFY.methods
 TRAINED_METHODS = VERIFY.trained
@@ -25,7 +27,7 @@ rule eval_pairs:
 
 rule verify:
     input:
-        unpack(lambda w: VERIFY.inputs(w.method)),
+        unpack(lambda w: VERIFY.inputs(w.method, VERIFY_GROUPS)),
     output:
         metrics="results/verification/{method}.csv",
         rejects="results/verification/{method}-rejects.csv",
@@ -36,7 +38,7 @@ rule verify:
                         caption="../report/accuracy_vs_threshold.rst", category="Verification",
                         labels={"method": "{method}", "figure": "accuracy vs threshold"}),
     params:
-        args=lambda w: VERIFY.args(w.method),
+        args=lambda w: VERIFY.args(w.method, VERIFY_GROUPS),
         settings=VERIFY.settings,
         figures_dir=lambda w, output: os.path.dirname(output.roc),
     wildcard_constraints:
@@ -53,9 +55,44 @@ rule verify:
         " --no-progress > {log:q} 2>&1"
 
 
+# The SR-HR conditions of one SR model (all its resolutions): the enrolled faces' embeddings come
+# from verify's file, so adding or retraining an SR model embeds only its faces.
+rule verify_sr:
+    input:
+        unpack(lambda w: VERIFY.sr_inputs(w.method, w.sr_model)),
+        reuse=rules.verify.output.embeddings,
+    output:
+        metrics="results/verification/sr/{sr_model}/{method}.csv",
+        rejects="results/verification/sr/{sr_model}/{method}-rejects.csv",
+        embeddings="results/verification/sr/{sr_model}/{method}-embeddings.npz",
+        roc=report("results/figures/verification/{method}/sr-{sr_model}/roc.png", caption="../report/roc.rst",
+                   category="Verification", labels={"method": "{method}", "figure": "ROC, SR {sr_model}"}),
+        accuracy=report("results/figures/verification/{method}/sr-{sr_model}/accuracy_vs_threshold.png",
+                        caption="../report/accuracy_vs_threshold.rst", category="Verification",
+                        labels={"method": "{method}", "figure": "accuracy vs threshold, SR {sr_model}"}),
+    params:
+        args=lambda w: VERIFY.sr_args(w.method, w.sr_model),
+        settings=VERIFY.settings,
+        figures_dir=lambda w, output: os.path.dirname(output.roc),
+    wildcard_constraints:
+        method="|".join(re.escape(m) for m in VERIFY_METHODS),
+        sr_model="|".join(re.escape(m) for m in VERIFY.sr_models) or "(?!)",
+    threads: VERIFY.cfg["threads"]
+    log:
+        "logs/verification/sr/{sr_model}/{method}.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "OMP_NUM_THREADS={threads} python -m robustface verify --method {wildcards.method} {params.args}"
+        " --aligned {input.aligned:q} --reuse-embeddings {input.reuse:q} --out {output.metrics:q}"
+        " --rejects {output.rejects:q} --embeddings {output.embeddings:q} --figures-dir {params.figures_dir:q}"
+        " --params-json {params.settings:q} --no-progress > {log:q} 2>&1"
+
+
 rule aggregate_verification:
     input:
-        metrics=expand(rules.verify.output.metrics, method=VERIFY_METHODS),
+        metrics=expand(rules.verify.output.metrics, method=VERIFY_METHODS)
+        + expand(rules.verify_sr.output.metrics, method=VERIFY_METHODS, sr_model=VERIFY.sr_models),
         losses=[VERIFY.loss_csv(m) for m in TRAINED_METHODS],
     output:
         metrics=report("results/verification_metrics.csv", caption="../report/verification_metrics.rst",

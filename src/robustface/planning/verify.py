@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import shlex
+from typing import Sequence
 
 from robustface.config_schema import schema_default
 from robustface.verification.pairs import default_exclude_splits, default_pairs
 
 from . import paths
 from .plan import Plan, as_json, keyed, values_of
+
+ALL_GROUPS = ("occluded", "lr", "sr")
+# verify's own image sets; the SR conditions run as one verify_sr job per SR model, so adding or
+# retraining an SR model re-embeds only its faces
+VERIFY_GROUPS = ("occluded", "lr")
 
 
 class VerifyPlan:
@@ -30,6 +36,7 @@ class VerifyPlan:
         self.occ = plan.occ_types if "occluded" in conditions else []
         self.res = plan.resolutions if "lr" in conditions else []
         self.sr = [(m, r) for m in plan.sr_run for r in plan.resolutions] if "sr" in conditions else []
+        self.sr_models = list(dict.fromkeys(m for m, _ in self.sr))
         self.pairs_format = str(self.cfg.get("pairs_format", schema_default("verification.pairs_format")))
         self.exclude_splits = default_exclude_splits(config)
         self.settings = as_json({"batch_size": self.cfg.get("batch_size", schema_default("verification.batch_size")),
@@ -53,14 +60,14 @@ class VerifyPlan:
                              "signature": ablation_signature(settings)}
         return roles
 
-    def _files(self) -> dict:
+    def _files(self, groups: Sequence[str] = ALL_GROUPS, sr_model: str | None = None) -> dict:
         p = self.plan
-        return {"occluded": p.occluded_items(self.occ), "lr": p.lr_items("clean", self.res),
-                "sr": p.sr_items("clean", self.sr)}
+        sr = [(m, r) for m, r in self.sr if sr_model in (None, m)]
+        files = {"occluded": p.occluded_items(self.occ), "lr": p.lr_items("clean", self.res), "sr": p.sr_items("clean", sr)}
+        return {k: v for k, v in files.items() if k in groups}
 
-    def inputs(self, method: str) -> dict:
-        inputs = {"aligned": [self.plan.aligned_shard(s) for s in self.plan.shards],
-                  **{k: values_of(v) for k, v in self._files().items()}}
+    def _common_inputs(self, method: str) -> dict:
+        inputs = {"aligned": [self.plan.aligned_shard(s) for s in self.plan.shards]}
         if self.pairs:
             inputs["pairs"] = self.pairs
         if self.cfg.get("labels"):
@@ -68,6 +75,14 @@ class VerifyPlan:
         if method in self.trained:
             inputs["checkpoint"] = self.checkpoint(method)
         return inputs
+
+    def inputs(self, method: str, groups: Sequence[str] = ALL_GROUPS) -> dict:
+        """Every image set of the conditions (method_eval); `groups` narrows them (verify: VERIFY_GROUPS)."""
+        return {**self._common_inputs(method), **{k: values_of(v) for k, v in self._files(groups).items()}}
+
+    def sr_inputs(self, method: str, sr_model: str) -> dict:
+        """verify_sr: the SR faces of one SR model (every resolution) besides the aligned ones."""
+        return {**self._common_inputs(method), "sr": values_of(self._files(["sr"], sr_model)["sr"])}
 
     def checkpoint(self, method: str) -> str:
         return paths.model_checkpoint(method, self.models_dir)
@@ -79,7 +94,7 @@ class VerifyPlan:
         """The pairs every consumer of verification pairs reads (verify, method-eval, sr-faces)."""
         return f"--pairs {shlex.quote(self.pairs or 'all')} --pairs-format {shlex.quote(self.pairs_format)}"
 
-    def args(self, method: str) -> str:
+    def _method_args(self, method: str) -> list[str]:
         q = shlex.quote
         args = [self.pairs_args()]
         if self.cfg.get("labels"):
@@ -92,8 +107,19 @@ class VerifyPlan:
                 args.append("--trained-split train")
         elif self.recognizer_model and method == self.recognizer:
             args.append(f"--embedder-params {shlex.quote(as_json({'model_path': self.recognizer_model}))}")
-        args += [f"--{flag} {' '.join(keyed(items))}" for flag, items in self._files().items() if items]
-        return " ".join(args)
+        return args
+
+    @staticmethod
+    def _file_args(files: dict) -> list[str]:
+        return [f"--{flag} {' '.join(keyed(items))}" for flag, items in files.items() if items]
+
+    def args(self, method: str, groups: Sequence[str] = ALL_GROUPS) -> str:
+        return " ".join(self._method_args(method) + self._file_args(self._files(groups)))
+
+    def sr_args(self, method: str, sr_model: str) -> str:
+        """verify_sr: only the sr-hr conditions of one SR model (the enrolled faces' embeddings come
+        from verify's file, so only the SR faces are embedded)."""
+        return " ".join(self._method_args(method) + self._file_args(self._files(["sr"], sr_model)) + ["--only sr-hr"])
 
     def method_eval_args(self, method: str) -> str:
         """verify's arguments; a pretrained reference additionally leaves out the people the methods of

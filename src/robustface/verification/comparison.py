@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..atomic import write_dataframe
 from ..cli import json_arg
+from .conditions import CONDITION_NAMES
 
 KEYS = ["method", "condition", "type_or_model", "res"]
 VERIFICATION_COLUMNS = ["pairs_scored", "low_coverage", "acc_mean", "acc_std", "auc", "eer", "tar_far1e-2"]
@@ -32,7 +33,7 @@ COLUMNS = ["method", "family", "mechanism", "condition", "type_or_model", "res",
 DELTAS = [("acc_mean", "d_acc"), ("rank1", "d_rank1"), ("erc_auc", "d_erc_auc")]
 ABLATION_COLUMNS = ["method", "ablation", "objective", "condition", "type_or_model", "res", "acc_mean", "acc_ablation", "d_acc",
                     "rank1", "rank1_ablation", "d_rank1", "erc_auc", "erc_auc_ablation", "d_erc_auc"]
-CONDITION_ORDER = ["clean-clean", "clean-occluded", "occluded-occluded", "lr-hr", "lr-lr", "sr-hr", "labelled-mask"]
+CONDITION_ORDER = [*CONDITION_NAMES, "labelled-mask"]
 
 
 def ablation_pairs(roles: Mapping[str, dict]) -> list[tuple[str, str]]:

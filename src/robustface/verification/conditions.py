@@ -25,6 +25,9 @@ class ImageSet:
     upscale: bool = False    # LR: bicubic back to the aligned size before embedding
 
 
+CONDITION_NAMES = ("clean-clean", "clean-occluded", "occluded-occluded", "lr-hr", "lr-lr", "sr-hr")
+
+
 @dataclass(frozen=True)
 class Condition:
     condition: str           # clean-clean | clean-occluded | occluded-occluded | lr-hr | lr-lr | sr-hr

@@ -50,7 +50,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m robustface method-eval", description=__doc__)
     add_common_arguments(p)
     p.add_argument("--exclude-people-of-split", help="leave this split's people out for any method (references too)")
-    p.add_argument("--embeddings", help="npz written by `verify --embeddings` for this method: reused, not recomputed")
+    p.add_argument("--embeddings", nargs="*", default=[],
+                   help="npz files written by `verify --embeddings` (and verify_sr) for this method: reused, not recomputed")
     p.add_argument("--summary", required=True, help="per-condition CSV (rank-1, ERC summary)")
     p.add_argument("--curves", required=True, help="ERC curves CSV")
     p.add_argument("--figure", help="ERC figure (PNG)")
@@ -218,8 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     hr_size = aligned_size(args.aligned)
     cache = EmbeddingCache(embedder.embed, hr_size, batch_size=int(settings.get("batch_size", 64)),
                            progress=not args.no_progress)
-    if args.embeddings:
-        print(f"{args.method}: {cache.load(args.embeddings, args.method)} embeddings reused from {args.embeddings}")
+    for path in args.embeddings:
+        print(f"{args.method}: {cache.load(path, args.method)} embeddings reused from {path}")
     start = time.perf_counter()
     summary, curves = evaluate_method(
         embedder, args.method, pairs, sets, ids, persons, hr_size=hr_size, labels=labels,

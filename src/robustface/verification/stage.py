@@ -35,7 +35,7 @@ import pandas as pd
 from robustface.config_schema import schema_default
 
 from ..atomic import write_dataframe
-from .conditions import Condition, EmbeddingCache, ImageSet, build_conditions, read_people
+from .conditions import CONDITION_NAMES, Condition, EmbeddingCache, ImageSet, build_conditions, read_people
 from .exclusion import COVERAGE_COLUMNS, TRAINED_PEOPLE, count_reasons, coverage, low_coverage_warning, missing_reason, pair_exclusions
 from .figures import pick_accuracy_conditions, plot_accuracy_vs_threshold, plot_roc
 from .inputs import add_common_arguments, aligned_size, image_sets, mask_state, pair_list, resolve_embedder, trained_people
@@ -53,6 +53,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--rejects", help="rejected pairs CSV (default: <out stem>-rejects.csv)")
     p.add_argument("--figures-dir", help="ROC and accuracy-vs-threshold PNGs go here")
     p.add_argument("--embeddings", help="write every embedding computed here (npz) for method-eval to reuse")
+    p.add_argument("--reuse-embeddings", nargs="*", default=[],
+                   help="npz files of this method's embeddings (an earlier `verify --embeddings`): not recomputed")
+    p.add_argument("--only", nargs="+", choices=CONDITION_NAMES,
+                   help="evaluate only these conditions (e.g. sr-hr: one SR model's job beside the main verify)")
     return p.parse_args(argv)
 
 
@@ -68,11 +72,15 @@ def _metrics_row(method: str, condition: Condition, type_or_model: str, cover: d
 
 def run_verification(embedder, method: str, pairs: list[Pair], sets: dict[str, ImageSet], *, hr_size: int,
                      folds: list[int], excluded: dict[int, str] | None = None, labels: dict[str, str] | None = None,
-                     batch_size: int = 64, progress: bool = True):
-    """Evaluate every condition; `excluded` = {pair index: reason} this method must not score.
+                     batch_size: int = 64, progress: bool = True, only: Sequence[str] | None = None,
+                     reuse: Sequence[str] = ()):
+    """Evaluate every condition (or those named in `only`); `excluded` = {pair index: reason} this
+    method must not score; `reuse`: npz files of this method's embeddings, loaded instead of recomputed.
     Returns (metrics table, reject rows, {label: (scores, same, roc)}, embedding cache)."""
     excluded = dict(excluded or {})
     cache = EmbeddingCache(embedder.embed, hr_size, batch_size=batch_size, progress=progress)
+    for path in reuse:
+        print(f"{method}: {cache.load(path, method)} embeddings reused from {path}")
     folds_arr, same_arr = np.asarray(folds), np.array([p.same for p in pairs], dtype=bool)
     rows, rejects, curves = [], [], {}
     for k, reason in sorted(excluded.items()):
@@ -82,6 +90,8 @@ def run_verification(embedder, method: str, pairs: list[Pair], sets: dict[str, I
     candidates = [k for k in range(len(pairs)) if k not in excluded]
     have_face = cache.available(sets["aligned"])
     for condition in build_conditions(sets):
+        if only and condition.condition not in only:
+            continue
         set_a, set_b = sets[condition.set_a], sets[condition.set_b]
         have_a, have_b = cache.available(set_a), cache.available(set_b)
         valid, reason_of = [], dict(excluded)
@@ -151,7 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     table, rejects, curves, cache = run_verification(
         embedder, args.method, pairs, sets, hr_size=aligned_size(args.aligned), folds=folds, excluded=excluded,
-        labels=labels, batch_size=int(settings.get("batch_size", schema_default("verification.batch_size"))), progress=not args.no_progress)
+        labels=labels, batch_size=int(settings.get("batch_size", schema_default("verification.batch_size"))),
+        progress=not args.no_progress, only=args.only, reuse=args.reuse_embeddings)
     elapsed = time.perf_counter() - start
 
     write_dataframe(table, args.out)

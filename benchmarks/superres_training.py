@@ -54,5 +54,25 @@ def benchmark_training(tmp: Path, resolutions: tuple[int, ...] = (16, 32, 64), b
                          "wall_seconds_per_step": min(wall)})
             print(f"train_sr {model} ({layers}) @ {res}px: {min(cpu):.2f} CPU-s / step of {batch_size}", flush=True)
     torch.set_num_threads(threads)
-    return {"rows": rows, "torch_threads": 1,
+    return {"rows": rows, "torch_threads": 1, "cpu_budget": cpu_budget_estimate(rows),
             "note": "1 torch thread; idle 2-core wall time per step ~ cpu_seconds_per_step / 1.7"}
+
+
+def cpu_budget_estimate(rows: list[dict], config_path: Path = Path(__file__).resolve().parents[1] / "config.yaml",
+                        goal_minutes: float = 40.0) -> list[dict]:
+    """Training minutes per model and resolution that the shipped `cpu` budget implies on an idle
+    2-core box: its steps (per resolution) x the measured CPU-s per step / 1.7, validation not counted."""
+    import yaml
+
+    from robustface.superres.train_settings import resolve_train_settings
+
+    train_cfg = {**(yaml.safe_load(config_path.read_text())["superres"].get("train") or {}), "budget": "cpu"}
+    out = []
+    for row in rows:
+        settings = resolve_train_settings(train_cfg, row["model"], row["res"])
+        if settings["train_layers"] != row["train_layers"]:
+            continue  # a configuration the budget does not use
+        minutes = settings["steps"] * row["cpu_seconds_per_step"] / 1.7 / 60
+        out.append({"model": row["model"], "res": row["res"], "steps": settings["steps"], "minutes": minutes,
+                    "within_goal": minutes <= goal_minutes})
+    return out

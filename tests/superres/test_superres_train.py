@@ -73,6 +73,20 @@ def test_settings_resolve_in_order_and_reject_mistakes():
         resolve_train_settings({"train_layers": "tail:0"}, "rrdb_face")
 
 
+def test_a_budget_gives_larger_resolutions_their_own_steps():
+    cfg = {"budget": "cpu", "budgets": {"cpu": {"steps": 1500, "val_every": 250,
+                                                "resolutions": {32: {"steps": 600}, "64": {"steps": 160, "val_every": 40}},
+                                                "models": {"swinir_face": {"val_every": 100}}}}}
+    at = {r: resolve_train_settings(cfg, "rrdb_face", r) for r in (16, 32, 64)}
+    assert [(at[r]["steps"], at[r]["val_every"]) for r in (16, 32, 64)] == [(1500, 250), (600, 250), (160, 40)]
+    assert resolve_train_settings(cfg, "rrdb_face") == at[16]  # no resolution given: the budget's own values
+    assert resolve_train_settings(cfg, "swinir_face", 64)["val_every"] == 100  # a model's budget entry still wins
+    with pytest.raises(TrainSettingsError, match=r"resolutions.64: unknown key\(s\) \['stpes'\]"):
+        resolve_train_settings({"budget": "cpu", "budgets": {"cpu": {"resolutions": {64: {"stpes": 1}}}}}, "rrdb_face", 64)
+    with pytest.raises(TrainSettingsError, match="'tiny' is not an LR resolution"):
+        resolve_train_settings({"budget": "cpu", "budgets": {"cpu": {"resolutions": {"tiny": {}}}}}, "rrdb_face", 16)
+
+
 def test_untrained_swinir_face_is_bicubic_and_tail_freezing_counts():
     from robustface.superres.registry import get_entry
 
@@ -201,7 +215,7 @@ def test_planner_trains_enabled_models_and_wires_their_checkpoints(config, tmp_p
     assert "init" not in train.inputs("swinir_face", 16)
     args = train.args("rrdb_face", 32)
     assert "--out-dir results/sr_models/rrdb_face/32" in args and "--kernel pil_bicubic" in args
-    settings = json.loads(train.settings_json("rrdb_face"))
+    settings = json.loads(train.settings_json("rrdb_face", 16))
     assert settings["steps"] == config["superres"]["train"]["budgets"]["small"]["steps"]
     assert "train" not in json.loads(plan.sr_settings("rrdb_face"))  # the superres stage gets no training keys
 

@@ -14,7 +14,7 @@ rule train_sr:
         loss=f"{paths.sr_model_dir('{model}', '{res}')}/loss.csv",
         figure=f"{paths.sr_model_dir('{model}', '{res}')}/train_loss.png",
     params:
-        settings=lambda w: TRAIN_SR.settings_json(w.model),
+        settings=lambda w: TRAIN_SR.settings_json(w.model, w.res),
         args=lambda w: TRAIN_SR.args(w.model, w.res),
         device=config["superres"]["device"],
     wildcard_constraints:

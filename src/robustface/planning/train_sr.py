@@ -22,21 +22,22 @@ class TrainSRPlan:
         self.models = [m for m, settings in models.items()
                        if m in MODELS and MODELS[m].trained_here and (settings or {}).get("enabled", "auto") is not False
                        and not (settings or {}).get("weights")]
-        self.settings = {m: resolve_train_settings(self.train_cfg, m) for m in self.models}
+        self.settings = {(m, r): resolve_train_settings(self.train_cfg, m, r) for m in self.models for r in plan.resolutions}
         for model in self.models:  # misconfiguration fails at planning, not in a job
             if model in plan.sr_run:
-                self.identity_checkpoint(model)
+                for res in plan.resolutions:
+                    self.identity_checkpoint(model, res)
 
     def checkpoints(self) -> list[str]:
         return [paths.sr_checkpoint(m, r) for m in self.models for r in self.plan.resolutions]
 
-    def settings_json(self, model: str) -> str:
-        return as_json(self.settings[model])
+    def settings_json(self, model: str, res) -> str:
+        return as_json(self.settings[(model, int(res))])
 
-    def identity_checkpoint(self, model: str) -> str | None:
+    def identity_checkpoint(self, model: str, res) -> str | None:
         """The recognition checkpoint of the identity loss (None when identity_weight is 0): a
         configured recognition method's best.pt (trained in this DAG) or an existing file."""
-        if self.settings[model]["identity_weight"] <= 0:
+        if self.settings[(model, int(res))]["identity_weight"] <= 0:
             return None
         name = identity_model(self.train_cfg)
         recognition = self.config.get("recognition") or {}
@@ -57,14 +58,15 @@ class TrainSRPlan:
 
     def inputs(self, model: str, res) -> dict:
         inputs = {"aligned": [self.plan.aligned_shard(s) for s in self.plan.shards]}
-        identity = self.identity_checkpoint(model)
+        identity = self.identity_checkpoint(model, res)
         if identity:
             inputs["identity"] = identity
+        settings = self.settings[(model, int(res))]
         init = MODELS[model].init_from
-        if init and self.settings[model]["init"]:
+        if init and settings["init"]:
             inputs["init"] = self.plan.sr_weights_path(init)
         lpips = self.config["metrics"].get("lpips_backbone")
-        if self.settings[model]["perceptual_weight"] > 0 and lpips and os.path.exists(lpips):
+        if settings["perceptual_weight"] > 0 and lpips and os.path.exists(lpips):
             inputs["lpips"] = lpips
         return inputs
 

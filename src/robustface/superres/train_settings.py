@@ -2,7 +2,9 @@
 the planner resolves them too.
 
 Resolution order (later wins): DEFAULTS <- the common keys of `superres.train` <- budgets[budget]
-<- models[<model>] <- budgets[budget].models[<model>].
+<- budgets[budget].resolutions[<LR px>] <- models[<model>] <- budgets[budget].models[<model>].
+A step's cost grows with the LR size (the networks run at LR resolution, x4), so a budget can give
+larger resolutions fewer steps to keep its time per model and resolution.
 """
 from __future__ import annotations
 
@@ -54,7 +56,21 @@ def identity_model(train_cfg: dict | None) -> str:
     return name
 
 
-def resolve_train_settings(train_cfg: dict | None, model: str) -> dict:
+def _resolution_overrides(where: str, by_res: dict, res: int | None) -> dict:
+    """budgets[budget].resolutions: {LR px: overrides}; keys may be YAML ints or strings."""
+    if not isinstance(by_res, dict):
+        raise TrainSettingsError(f"{where}: expected a mapping LR px -> settings, got {by_res!r}")
+    table = {}
+    for key, overrides in by_res.items():
+        try:
+            table[int(key)] = overrides or {}
+        except (TypeError, ValueError):
+            raise TrainSettingsError(f"{where}: key {key!r} is not an LR resolution in px") from None
+        _check_keys(f"{where}.{key}", table[int(key)], set(DEFAULTS))
+    return table.get(int(res), {}) if res is not None else {}
+
+
+def resolve_train_settings(train_cfg: dict | None, model: str, res: int | None = None) -> dict:
     cfg = dict(train_cfg or {})
     _check_keys("superres.train", cfg, set(DEFAULTS) | STRUCTURE_KEYS)
     budgets = cfg.get("budgets") or {}
@@ -63,8 +79,9 @@ def resolve_train_settings(train_cfg: dict | None, model: str) -> dict:
         raise TrainSettingsError(f"superres.train.budget {budget_name!r} is not in superres.train.budgets {sorted(budgets)}")
     budget = dict(budgets.get(budget_name) or {})
     budget_models = budget.pop("models", None) or {}
+    by_res = _resolution_overrides(f"superres.train.budgets.{budget_name}.resolutions", budget.pop("resolutions", None) or {}, res)
     _check_keys(f"superres.train.budgets.{budget_name}", budget, set(DEFAULTS))
-    settings = {**DEFAULTS, **{k: v for k, v in cfg.items() if k not in STRUCTURE_KEYS}, **budget}
+    settings = {**DEFAULTS, **{k: v for k, v in cfg.items() if k not in STRUCTURE_KEYS}, **budget, **by_res}
     for where, overrides in ((f"superres.train.models.{model}", (cfg.get("models") or {}).get(model) or {}),
                              (f"superres.train.budgets.{budget_name}.models.{model}", budget_models.get(model) or {})):
         _check_keys(where, overrides, set(DEFAULTS))

@@ -1,6 +1,6 @@
-"""Paths a user types reach the shell quoted: the DAG runs (teacher cache, KD training,
-verification, SR metrics) with an image folder and a working directory whose names hold a space,
-an apostrophe and a `;`, and nothing in them is executed."""
+"""Paths and names a user types reach the shell quoted: the DAG runs (teacher cache, KD training,
+verification, SR metrics) with an image folder, a working directory and a method name that hold a
+space, an apostrophe and a `;`, and nothing in them is executed."""
 from __future__ import annotations
 
 import csv
@@ -12,6 +12,7 @@ from robustface import sample
 from test_workflow import REPO, SNAKEMAKE
 
 HOSTILE = "it's a dir;touch PWNED;#"
+METHOD = "kd it's;touch PWNED;#"
 
 
 def test_dag_runs_with_hostile_paths_and_runs_nothing_from_them(tmp_path):
@@ -30,7 +31,7 @@ def test_dag_runs_with_hostile_paths_and_runs_nothing_from_them(tmp_path):
         "superres": {"models": {"bicubic": {"enabled": True}, "realesrgan": {"enabled": False},
                                 "bsrgan": {"enabled": False}, "swinir": {"enabled": False}, "gfpgan": {"enabled": False}}},
         "recognition": {"budget": "small", "budgets": {"small": {"epochs": 1, "max_steps_per_epoch": 2, "batch_size": 4}},
-                        "methods": {"kd_sface": {"torch_threads": 1}}},
+                        "methods": {METHOD: {"base": "kd_sface", "torch_threads": 1}}},
         "verification": {"conditions": ["lr"]},
     }
     (workdir / "test_config.yaml").write_text(yaml.safe_dump(config))
@@ -42,7 +43,7 @@ def test_dag_runs_with_hostile_paths_and_runs_nothing_from_them(tmp_path):
     assert (workdir / "resources/folder/teacher/sface/shard-0000.h5").is_file()
     with open(workdir / "results/verification_metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    assert {r["method"] for r in rows} == {"kd_sface", "sface"}
+    assert {r["method"] for r in rows} == {METHOD, "sface"}
     assert {r["condition"] for r in rows} >= {"clean-clean", "lr-hr", "lr-lr"}
     with open(workdir / "results/sr_metrics.csv") as f:
         assert [r["model"] for r in csv.DictReader(f) if r["status"] == "ok"] == ["bicubic"]

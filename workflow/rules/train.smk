@@ -22,7 +22,7 @@ rule teacher_embed:
     conda:
         CONDA_ENV
     shell:
-        "OMP_NUM_THREADS={threads} python -m robustface teacher-embed --teacher {wildcards.teacher}"
+        "OMP_NUM_THREADS={threads} python -m robustface teacher-embed --teacher {wildcards.teacher:q}"
         " {params.model} --aligned {input:q} --out {output:q} --no-progress > {log:q} 2>&1"
 
 
@@ -48,7 +48,7 @@ rule train:
     conda:
         CONDA_ENV
     shell:
-        "OMP_NUM_THREADS={threads} python -m robustface train --method {wildcards.method} --params-json {params.settings:q}"
+        "OMP_NUM_THREADS={threads} python -m robustface train --method {wildcards.method:q} --params-json {params.settings:q}"
         " {params.files} --out-dir {params.out_dir:q} --threads {threads} > {log:q} 2>&1"
 
 

@@ -27,7 +27,7 @@ rule train_sr:
     conda:
         CONDA_ENV
     shell:
-        "OMP_NUM_THREADS={threads} python -m robustface train-sr --model {wildcards.model} --res {wildcards.res}"
+        "OMP_NUM_THREADS={threads} python -m robustface train-sr --model {wildcards.model:q} --res {wildcards.res:q}"
         " --params-json {params.settings:q} {params.args} --device {params.device:q} --threads {threads} > {log:q} 2>&1"
 
 

@@ -49,7 +49,7 @@ rule verify:
     conda:
         CONDA_ENV
     shell:
-        "OMP_NUM_THREADS={threads} python -m robustface verify --method {wildcards.method} {params.args}"
+        "OMP_NUM_THREADS={threads} python -m robustface verify --method {wildcards.method:q} {params.args}"
         " --aligned {input.aligned:q} --out {output.metrics:q} --rejects {output.rejects:q}"
         " --embeddings {output.embeddings:q} --figures-dir {params.figures_dir:q} --params-json {params.settings:q}"
         " --no-progress > {log:q} 2>&1"
@@ -83,7 +83,7 @@ rule verify_sr:
     conda:
         CONDA_ENV
     shell:
-        "OMP_NUM_THREADS={threads} python -m robustface verify --method {wildcards.method} {params.args}"
+        "OMP_NUM_THREADS={threads} python -m robustface verify --method {wildcards.method:q} {params.args}"
         " --aligned {input.aligned:q} --reuse-embeddings {input.reuse:q} --out {output.metrics:q}"
         " --rejects {output.rejects:q} --embeddings {output.embeddings:q} --figures-dir {params.figures_dir:q}"
         " --params-json {params.settings:q} --no-progress > {log:q} 2>&1"

@@ -37,6 +37,12 @@ def test_a_resolution_at_or_above_the_aligned_size_is_rejected(config):
         Plan(config)
 
 
+def test_an_occlusion_type_name_that_cannot_be_a_file_name_is_rejected(config):
+    config["occlusion"]["types"]["my visor;x"] = {"kind": "sunglasses"}
+    with pytest.raises(ValueError, match=r"occlusion.types: \['my visor;x'\] .* only letters, digits and _"):
+        Plan(config)
+
+
 def test_a_missing_or_empty_pairs_file_is_rejected(config, tmp_path):
     config["verification"]["pairs"] = str(tmp_path / "absent.txt")
     with pytest.raises(ValueError, match="verification.pairs: file .* does not exist"):
@@ -66,14 +72,14 @@ def test_reference_rows_and_cross_dataset_checkpoints(config):
 
 
 def test_training_plan_wires_teacher_cache_lr_copies_and_quotes_paths(config):
-    config["occlusion"]["types"] = {"sunglasses": {}, "my mask's;x": {}}
+    config["occlusion"]["types"] = {"sunglasses": {}, "my_mask": {"kind": "surgical_mask"}}
     config["variants"] = ["clean", "sunglasses"]
     plan = Plan(config)
     kd = plan.train_inputs("kd_sface")
     assert kd["teacher_cache"] == [f"resources/sample/teacher/sface/shard-{s}.h5" for s in plan.shards]
     assert kd["lr"] and all("/lr/clean/" in p for p in kd["lr"])
     words = shlex.split(plan.train_args("kd_sface"))  # what the shell hands the stage
-    assert "my mask's;x=resources/sample/occluded/my mask's;x/shard-0000.h5" in words
+    assert "my_mask=resources/sample/occluded/my_mask/shard-0000.h5" in words
     label_only = plan.train_inputs("arcface_clean")
     assert "teacher_cache" not in label_only and label_only["lr"] == []
     config["recognition"]["methods"]["amofr_kd"]["teacher"] = "arcface_clean"

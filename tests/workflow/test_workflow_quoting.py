@@ -13,6 +13,7 @@ from test_workflow import REPO, SNAKEMAKE
 
 HOSTILE = "it's a dir;touch PWNED;#"
 METHOD = "kd it's;touch PWNED;#"
+OCCLUSION = "shades"  # a user-named occlusion type (kind: the built-in renderer); names are [A-Za-z0-9_]+
 
 
 def test_dag_runs_with_hostile_paths_and_runs_nothing_from_them(tmp_path):
@@ -23,16 +24,16 @@ def test_dag_runs_with_hostile_paths_and_runs_nothing_from_them(tmp_path):
     base = yaml.safe_load((REPO / "config.yaml").read_text())
     # configs merge key by key: narrow the defaults' method and occlusion-type lists here
     base["recognition"]["methods"] = {}
-    base["occlusion"]["types"] = {"sunglasses": base["occlusion"]["types"]["sunglasses"]}
+    base["occlusion"]["types"] = {OCCLUSION: {**base["occlusion"]["types"]["sunglasses"], "kind": "sunglasses"}}
     (workdir / "config.yaml").write_text(yaml.safe_dump(base))
     config = {
         "dataset": "folder", "image_root": str(images), "n_shards": 1,
-        "degrade": {"resolutions": [16]}, "variants": ["clean"],
+        "degrade": {"resolutions": [16]}, "variants": ["clean", OCCLUSION],
         "superres": {"models": {"bicubic": {"enabled": True}, "realesrgan": {"enabled": False},
                                 "bsrgan": {"enabled": False}, "swinir": {"enabled": False}, "gfpgan": {"enabled": False}}},
         "recognition": {"budget": "small", "budgets": {"small": {"epochs": 1, "max_steps_per_epoch": 2, "batch_size": 4}},
                         "methods": {METHOD: {"base": "kd_sface", "torch_threads": 1}}},
-        "verification": {"conditions": ["lr"]},
+        "verification": {"conditions": ["occluded", "lr"]},
     }
     (workdir / "test_config.yaml").write_text(yaml.safe_dump(config))
     cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile",
@@ -44,6 +45,8 @@ def test_dag_runs_with_hostile_paths_and_runs_nothing_from_them(tmp_path):
     with open(workdir / "results/verification_metrics.csv") as f:
         rows = list(csv.DictReader(f))
     assert {r["method"] for r in rows} == {METHOD, "sface"}
-    assert {r["condition"] for r in rows} >= {"clean-clean", "lr-hr", "lr-lr"}
+    assert {r["condition"] for r in rows} >= {"clean-clean", "clean-occluded", "lr-hr", "lr-lr"}
+    assert {r["type_or_model"] for r in rows if r["condition"] == "clean-occluded"} == {OCCLUSION}
     with open(workdir / "results/sr_metrics.csv") as f:
-        assert [r["model"] for r in csv.DictReader(f) if r["status"] == "ok"] == ["bicubic"]
+        ok = [(r["model"], r["variant"]) for r in csv.DictReader(f) if r["status"] == "ok"]
+    assert sorted(ok) == [("bicubic", "clean"), ("bicubic", OCCLUSION)]

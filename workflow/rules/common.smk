@@ -1,7 +1,7 @@
 # Shared names for every rule file. The planning logic and every path template live in
 # src/robustface/planning/ (paths.py: the templates; plan.py: Plan).
 from robustface.planning import paths
-from robustface.planning.plan import Plan, as_json
+from robustface.planning.plan import NAME_PATTERN, Plan, as_json
 
 PLAN = Plan(config)
 DS = PLAN.ds
@@ -16,7 +16,7 @@ CONDA_ENV = "../../envs/robustface.yaml"
 wildcard_constraints:
     shard=r"\d{4}",
     res=r"\d+",
-    variant=r"[A-Za-z0-9_]+",
-    model=r"[A-Za-z0-9_]+",
-    otype=r"[A-Za-z0-9_]+",
+    variant=NAME_PATTERN,
+    model=NAME_PATTERN,
+    otype=NAME_PATTERN,
     method=r"[A-Za-z0-9_]+",

@@ -50,7 +50,7 @@ rule detect_align:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface detect-align --manifest {input:q} --shard {wildcards.shard}"
+        "python -m robustface detect-align --manifest {input:q} --shard {wildcards.shard:q}"
         " --out {output.shard:q} --rejects {output.rejects:q} --params-json {params.align:q} > {log:q} 2>&1"
 
 
@@ -81,5 +81,5 @@ rule degrade:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface degrade --hr {input:q} --res {wildcards.res} --kernel {params.kernel:q}"
-        " --seed {params.seed:q} --variant {wildcards.variant} --out {output:q} > {log:q} 2>&1"
+        "python -m robustface degrade --hr {input:q} --res {wildcards.res:q} --kernel {params.kernel:q}"
+        " --seed {params.seed:q} --variant {wildcards.variant:q} --out {output:q} > {log:q} 2>&1"

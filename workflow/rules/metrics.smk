@@ -17,8 +17,8 @@ rule sr_metrics:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface sr-metrics --hr {input.hr:q} --sr {input.sr:q} --model {wildcards.model}"
-        " --variant {wildcards.variant} --res {wildcards.res} --ids {input.ids:q} --out {output:q} {params.args} > {log:q} 2>&1"
+        "python -m robustface sr-metrics --hr {input.hr:q} --sr {input.sr:q} --model {wildcards.model:q}"
+        " --variant {wildcards.variant:q} --res {wildcards.res:q} --ids {input.ids:q} --out {output:q} {params.args} > {log:q} 2>&1"
 
 
 rule aggregate_sr_metrics:

@@ -19,7 +19,7 @@ rule occlude:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface occlude --aligned {input:q} --type {wildcards.otype} --params-json {params.occlusion}"
+        "python -m robustface occlude --aligned {input:q} --type {wildcards.otype:q} --params-json {params.occlusion}"
         " --seed {params.seed:q} --max-yaw-deg {params.max_yaw_deg:q}"
         " --out {output.shard:q} --rejects {output.rejects:q} > {log:q} 2>&1"
 

@@ -49,6 +49,6 @@ rule superres:
     conda:
         CONDA_ENV
     shell:
-        "OMP_NUM_THREADS={threads} python -m robustface superres --model {wildcards.model} --params-json {params.settings:q}"
+        "OMP_NUM_THREADS={threads} python -m robustface superres --model {wildcards.model:q} --params-json {params.settings:q}"
         " --lr {input.lr:q} --ids {input.ids:q} --out {output:q} {params.weights}"
         " --device {params.device:q} --batch-size {params.batch_size:q} > {log:q} 2>&1"

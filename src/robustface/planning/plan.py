@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 
 from robustface.config_schema import schema_default
@@ -16,6 +17,7 @@ from .superres import SuperresPlan
 
 __all__ = ["Plan", "as_json", "keyed", "official_weights", "values_of"]
 
+NAME_PATTERN = r"[A-Za-z0-9_]+"  # occlusion types and SR models: wildcard values and path parts (common.smk)
 OCCLUSION_WORKFLOW_KEYS = {"enabled"}  # select occlusion types; do not change a type's output
 
 
@@ -35,6 +37,10 @@ class Plan(SuperresPlan):
         self.ds = config["dataset"]
         self.shards = [f"{i:04d}" for i in range(config["n_shards"])]
         self.resolutions = [int(r) for r in config["degrade"]["resolutions"]]
+        bad_names = [name for name in config["occlusion"]["types"] if not re.fullmatch(NAME_PATTERN, str(name))]
+        if bad_names:
+            raise ValueError(f"occlusion.types: {bad_names} — a type name may hold only letters, digits and _ "
+                             "(it names files and wildcard values); pick the renderer with `kind:`")
         self.occ_types = [name for name, p in config["occlusion"]["types"].items() if (p or {}).get("enabled", True)]
         self.variants = list(config["variants"])
         for variant in self.variants:

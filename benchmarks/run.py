@@ -242,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--align-rows", nargs="*", default=None,
                     help="align_quality rows: detector names, blazeface_raw_box, chain "
                          "(default: blazeface_raw_box, chain, each chain member but dlib_mmod, ~2 s per image)")
+    ap.add_argument("--train-batch-size", type=int, default=64,
+                    help="train / train_backbones: faces per step (a GPU wants more, e.g. 512)")
     ap.add_argument("--sections", nargs="*", default=["detect_align", "align_quality", "shard_read", "superres", "superres_speed",
                                                       "occlusion", "train", "train_backbones", "train_sr", "verify", "embed", "noop_rerun", "plan"])
     args = ap.parse_args(argv)
@@ -257,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
         "superres": lambda: bench_superres(args.lfw_root, min(args.faces, 96), tmp),
         "superres_speed": lambda: _section("benchmarks.superres_speed", "benchmark_speed", tmp=tmp),
         "occlusion": lambda: _section("benchmarks.occlusion", "benchmark_rendering", workers=args.workers),
-        "train": lambda: _section("benchmarks.recognition_training", "benchmark_training"),
-        "train_backbones": lambda: _section("benchmarks.recognition_training", "benchmark_backbones"),
+        "train": lambda: _section("benchmarks.recognition_training", "benchmark_training",
+                                  overrides={"batch_size": args.train_batch_size}),
+        "train_backbones": lambda: _section("benchmarks.recognition_training", "benchmark_backbones",
+                                            overrides={"batch_size": args.train_batch_size}),
         "train_sr": lambda: _section("benchmarks.superres_training", "benchmark_training", tmp=tmp),
         "verify": lambda: _section("benchmarks.verification", "benchmark"),
         "embed": lambda: _section("benchmarks.verification", "benchmark_embedding", tmp=tmp),

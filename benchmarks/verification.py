@@ -38,7 +38,7 @@ def benchmark(embedder=None, n_pairs: int = 6000, n_images: int = 512, image_siz
             "includes_embedding": embedder is not None}
 
 
-def benchmark_embedding(n_images: int = 256, batch_size: int = 128, repeats: int = 3, tmp=None) -> dict:
+def benchmark_embedding(n_images: int = 256, batch_size: int = 128, repeats: int = 3, tmp=None, device: str = "auto") -> dict:
     """Images/s of a trained checkpoint's inference as verify runs it (`load_trained_embedder`:
     Conv+BN folded, channels_last) against the same weights unfolded, per backbone, in one run:
     {backbones: {name: {fused_img_s, plain_img_s, fused_over_plain, max_abs_diff}}}."""
@@ -47,6 +47,7 @@ def benchmark_embedding(n_images: int = 256, batch_size: int = 128, repeats: int
 
     import torch
 
+    from robustface.device import resolve_device
     from robustface.recognition.embedder import TrainedEmbedder, load_model, load_trained_embedder
     from robustface.recognition.methods import BACKBONE_NAMES
     from robustface.recognition.model import FaceRecognizer, ModelSpec
@@ -62,6 +63,7 @@ def benchmark_embedding(n_images: int = 256, batch_size: int = 128, repeats: int
             best = min(best, time.perf_counter() - start)
         return n_images / best, out
 
+    dev = resolve_device(device)
     results = {}
     with tempfile.TemporaryDirectory(dir=tmp) as folder:
         for backbone in BACKBONE_NAMES:
@@ -71,10 +73,10 @@ def benchmark_embedding(n_images: int = 256, batch_size: int = 128, repeats: int
             for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
                 bn.running_mean.uniform_(-0.5, 0.5), bn.running_var.uniform_(0.5, 2.0)  # fresh BNs fold trivially
             torch.save({"model": model.state_dict(), "spec": spec.to_dict(), "method": backbone}, path)
-            plain_model, _ = load_model(path)
-            plain_rate, plain_out = rate(TrainedEmbedder(plain_model, backbone, torch.device("cpu"), batch_size))
-            fused_rate, fused_out = rate(load_trained_embedder(path, "cpu", batch_size))
+            plain_model, _ = load_model(path, dev)
+            plain_rate, plain_out = rate(TrainedEmbedder(plain_model, backbone, dev, batch_size))
+            fused_rate, fused_out = rate(load_trained_embedder(path, str(dev), batch_size))
             results[backbone] = {"fused_img_s": fused_rate, "plain_img_s": plain_rate,
                                  "fused_over_plain": fused_rate / plain_rate,
                                  "max_abs_diff": float(np.abs(fused_out - plain_out).max())}
-    return {"backbones": results, "threads": torch.get_num_threads(), "batch_size": batch_size}
+    return {"backbones": results, "device": str(dev), "threads": torch.get_num_threads(), "batch_size": batch_size}

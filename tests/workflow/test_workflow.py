@@ -65,15 +65,21 @@ def test_noop_rerun_does_nothing(finished_run):
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
-def test_editing_one_model_reruns_only_that_model(finished_run):
-    edited = yaml.safe_load((finished_run / "test_config.yaml").read_text())
+def dry_run_with_realesrgan_edited(workdir: Path, target: str) -> subprocess.CompletedProcess:
+    """A dry run of `target` after one setting of one SR model changed (the config is restored)."""
+    edited = yaml.safe_load((workdir / "test_config.yaml").read_text())
     edited["superres"]["models"]["realesrgan"]["tile"] = 8
-    (finished_run / "test_config.yaml").write_text(yaml.safe_dump(edited))
+    (workdir / "test_config.yaml").write_text(yaml.safe_dump(edited))
     try:
-        proc = snakemake(finished_run, "-n", "results/sr_metrics.csv")
+        proc = snakemake(workdir, "-n", target)
     finally:
-        (finished_run / "test_config.yaml").write_text(yaml.safe_dump(SMALL))
+        (workdir / "test_config.yaml").write_text(yaml.safe_dump(SMALL))
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc
+
+
+def test_editing_one_model_reruns_only_that_model(finished_run):
+    proc = dry_run_with_realesrgan_edited(finished_run, "results/sr_metrics.csv")
     out = proc.stdout + proc.stderr
     assert planned_jobs(out) == {"superres": 2, "sr_metrics": 2, "aggregate_sr_metrics": 1}  # 2 variants, shards in one job
     assert "sr/bicubic" not in out.split("Job stats:")[0]
@@ -127,14 +133,7 @@ def test_invalid_config_is_rejected_by_the_schema(tmp_path):
 
 
 def test_editing_one_sr_model_reverifies_only_its_sr_conditions(finished_run):
-    edited = yaml.safe_load((finished_run / "test_config.yaml").read_text())
-    edited["superres"]["models"]["realesrgan"]["tile"] = 8
-    (finished_run / "test_config.yaml").write_text(yaml.safe_dump(edited))
-    try:
-        proc = snakemake(finished_run, "-n", "results/method_comparison.csv")
-    finally:
-        (finished_run / "test_config.yaml").write_text(yaml.safe_dump(SMALL))
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = dry_run_with_realesrgan_edited(finished_run, "results/method_comparison.csv")
     jobs = planned_jobs(proc.stdout + proc.stderr)
     # arcface_clean and sface: their realesrgan SR-HR job, not the whole verification again
     assert jobs.get("verify_sr") == 2 and "verify" not in jobs and "train" not in jobs, jobs

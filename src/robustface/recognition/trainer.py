@@ -28,7 +28,7 @@ from robustface.device import training_device
 from robustface.metrics.identity import sface_model_path
 
 from .data import FaceTable, PreloadedBatches, TrainFaces, augment_batch, identity_labels, to_model_input
-from .embedder import load_trained_embedder
+from .embedder import load_model
 from .heads import build_head
 from .losses import kd_loss, relational_kd_loss
 from .methods import EXTERNAL_TEACHERS, METHODS, uses_teacher
@@ -172,7 +172,7 @@ class Trainer:
         elif self.teacher_id in EXTERNAL_TEACHERS:
             raise ValueError(f"init_from_teacher: no torch port of {self.teacher_id!r}'s network; SFace's exists (backbone sface)")
         else:
-            teacher_model = load_trained_embedder(self.teacher_id, device="cpu").model
+            teacher_model, _ = load_model(self.teacher_id, device="cpu")  # unfolded: its BatchNorms are the student's
             if teacher_model.spec.backbone != self.spec.backbone or teacher_model.spec.embedding_dim != self.spec.embedding_dim:
                 raise ValueError(f"init_from_teacher: teacher {self.teacher_id!r} is a {teacher_model.spec.backbone} of dim "
                                  f"{teacher_model.spec.embedding_dim}, the student a {self.spec.backbone} of dim {self.spec.embedding_dim}")

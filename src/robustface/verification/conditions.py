@@ -158,6 +158,11 @@ class EmbeddingCache:
             self._embeddings.setdefault(key, {})[image_id] = vector.astype(np.float32)
         return len(ids)
 
+    def reuse(self, paths: Sequence[str | os.PathLike], method: str) -> None:
+        """`load` each file of an earlier stage (verify, verify_sr) and say how much it held."""
+        for path in paths:
+            print(f"{method}: {self.load(path, method)} embeddings reused from {path}")
+
     @staticmethod
     def _normalised(vectors: np.ndarray, expected: int, key: str) -> np.ndarray:
         vectors = np.asarray(vectors, dtype=np.float32)

@@ -219,8 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     hr_size = aligned_size(args.aligned)
     cache = EmbeddingCache(embedder.embed, hr_size, batch_size=int(settings.get("batch_size", 64)),
                            progress=not args.no_progress)
-    for path in args.embeddings:
-        print(f"{args.method}: {cache.load(path, args.method)} embeddings reused from {path}")
+    cache.reuse(args.embeddings, args.method)
     start = time.perf_counter()
     summary, curves = evaluate_method(
         embedder, args.method, pairs, sets, ids, persons, hr_size=hr_size, labels=labels,

@@ -79,8 +79,7 @@ def run_verification(embedder, method: str, pairs: list[Pair], sets: dict[str, I
     Returns (metrics table, reject rows, {label: (scores, same, roc)}, embedding cache)."""
     excluded = dict(excluded or {})
     cache = EmbeddingCache(embedder.embed, hr_size, batch_size=batch_size, progress=progress)
-    for path in reuse:
-        print(f"{method}: {cache.load(path, method)} embeddings reused from {path}")
+    cache.reuse(reuse, method)
     folds_arr, same_arr = np.asarray(folds), np.array([p.same for p in pairs], dtype=bool)
     rows, rejects, curves = [], [], {}
     for k, reason in sorted(excluded.items()):

@@ -62,6 +62,21 @@ def test_empty_conditions_mean_clean_clean_only(config):
     assert VerifyPlan(Plan(config)).res == [16, 32, 64]
 
 
+def test_sr_conditions_at_chosen_resolutions_only(config):
+    config["superres"]["models"] = {"bicubic": {"enabled": True}}
+    config["verification"]["sr_resolutions"] = [16]
+    plan = Plan(config)
+    assert VerifyPlan(plan).sr == [("bicubic", 16)]
+    # only the verified width super-resolves the verification probes; the others serve the SR metrics
+    assert plan.sr_purposes("bicubic", "clean", "16") == ["metrics", "verification"]
+    assert plan.sr_purposes("bicubic", "clean", "32") == ["metrics"]
+    config["verification"]["sr_resolutions"] = None
+    assert VerifyPlan(Plan(config)).sr == [("bicubic", r) for r in (16, 32, 64)]
+    config["verification"]["sr_resolutions"] = [24]
+    with pytest.raises(ValueError, match=r"verification.sr_resolutions \[24\] are not in degrade.resolutions"):
+        VerifyPlan(Plan(config))
+
+
 def test_reference_rows_and_cross_dataset_checkpoints(config):
     config["verification"]["references"] = ["sface", "dlib"]
     config["verification"]["models_dir"] = "../other run/results/models"

@@ -73,16 +73,17 @@ class SuperresPlan:
         """Every LR shard of the variant and resolution (one job: the model starts once) and the
         lists of the faces its consumers need (only those are super-resolved)."""
         inputs = {"lr": [self.lr_shard(variant, res, s) for s in self.shards],
-                  "ids": [self.sr_faces_list(p) for p in self.sr_purposes(variant)]}
+                  "ids": [self.sr_faces_list(p) for p in self.sr_purposes(model, variant, res)]}
         weights = self.sr_weights_path(model, res)
         if weights:
             inputs["weights"] = weights
         return inputs
 
-    def sr_purposes(self, variant: str) -> list[str]:
+    def sr_purposes(self, model: str, variant: str, res) -> list[str]:
         """Who reads SR faces of a variant: the SR metrics (every variant); verification's sr-hr
-        conditions (clean probes only)."""
-        return ["metrics"] + (["verification"] if variant == "clean" and self.verification_reads_sr else [])
+        conditions (clean probes, at verification.sr_resolutions)."""
+        verified = variant == "clean" and (model, int(res)) in self.verify_plan.sr
+        return ["metrics"] + (["verification"] if verified else [])
 
     @functools.cached_property
     def verify_plan(self):
@@ -91,10 +92,6 @@ class SuperresPlan:
         from .verify import VerifyPlan
 
         return VerifyPlan(self)
-
-    @property
-    def verification_reads_sr(self) -> bool:
-        return bool(self.verify_plan.sr)
 
     def sr_metrics_splits(self) -> list[str]:
         """metrics.sr_splits; null = val + test for LFW (people no model trained on), all otherwise."""

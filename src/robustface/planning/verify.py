@@ -35,13 +35,24 @@ class VerifyPlan:
         conditions = set(self.cfg["conditions"] if self.cfg.get("conditions") is not None else ["occluded", "lr", "sr"])
         self.occ = plan.occ_types if "occluded" in conditions else []
         self.res = plan.resolutions if "lr" in conditions else []
-        self.sr = [(m, r) for m in plan.sr_run for r in plan.resolutions] if "sr" in conditions else []
+        self.sr = [(m, r) for m in plan.sr_run for r in self._sr_resolutions()] if "sr" in conditions else []
         self.sr_models = list(dict.fromkeys(m for m, _ in self.sr))
         self.pairs_format = str(self.cfg.get("pairs_format", schema_default("verification.pairs_format")))
         self.exclude_splits = default_exclude_splits(config)
         self.settings = as_json({"batch_size": self.cfg.get("batch_size", schema_default("verification.batch_size")),
                                  "n_folds": self.cfg.get("n_folds", schema_default("verification.n_folds")),
                                  "exclude_splits": self.exclude_splits})
+
+    def _sr_resolutions(self) -> list[int]:
+        """verification.sr_resolutions: the LR widths whose SR faces are verified (null = every
+        degrade resolution); a subset, since SR at 64 px is the costly part on a CPU."""
+        chosen = self.cfg.get("sr_resolutions")
+        if chosen is None:
+            return list(self.plan.resolutions)
+        unknown = [r for r in chosen if int(r) not in self.plan.resolutions]
+        if unknown:
+            raise ValueError(f"verification.sr_resolutions {unknown} are not in degrade.resolutions {self.plan.resolutions}")
+        return [r for r in self.plan.resolutions if r in {int(c) for c in chosen}]
 
     def method_roles(self) -> dict[str, dict]:
         """{method: {family, objective, mechanism, signature}} of every evaluated method: the comparison

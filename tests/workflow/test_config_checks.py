@@ -74,7 +74,7 @@ def test_sr_conditions_at_chosen_resolutions_only(config):
     assert VerifyPlan(Plan(config)).sr == [("bicubic", r) for r in (16, 32, 64)]
     config["verification"]["sr_resolutions"] = [24]
     with pytest.raises(ValueError, match=r"verification.sr_resolutions \[24\] are not in degrade.resolutions"):
-        VerifyPlan(Plan(config))
+        Plan(config)
 
 
 def test_reference_rows_and_cross_dataset_checkpoints(config):

@@ -57,6 +57,9 @@ class Plan(SuperresPlan):
             raise ValueError(f"degrade.resolutions {too_big} must be below align.hr_size ({hr_size}): "
                              "a low-resolution copy has to be smaller than the aligned face")
         verification = self.config.get("verification") or {}
+        unknown = [r for r in verification.get("sr_resolutions") or [] if r not in self.resolutions]
+        if unknown:
+            raise ValueError(f"verification.sr_resolutions {unknown} are not in degrade.resolutions {self.resolutions}")
         pairs = verification.get("pairs")
         if pairs and pairs != "all":
             from robustface.verification.pairs import PairsFormatError, load_pairs

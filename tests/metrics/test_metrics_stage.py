@@ -82,6 +82,22 @@ def test_sr_metrics_pairs_by_image_id(shards, tmp_path):
     np.testing.assert_allclose(again.id_cos, df.id_cos, atol=1e-6)
 
 
+def test_sr_metrics_extra_judge_scores_the_same_faces(shards, tmp_path):
+    """dlib beside SFace: its column pairs each SR face with its own HR face, as id_cos does."""
+    from robustface.metrics.identity import cosine, load_embedder
+
+    root, hr, sr, ids = shards
+    df = _run_stage(root, tmp_path / "per_face.csv", "--recognizer", "sface", "--extra-judges", "dlib")
+    assert list(df.columns) == stage.COLUMNS + ["id_cos_dlib"]
+    order = [ids.index(i) for i in df.image_id]
+    dlib = load_embedder("dlib")
+    np.testing.assert_allclose(df.id_cos_dlib, cosine(dlib.embed(sr[order]), dlib.embed(hr[order])), atol=1e-5)
+    assert df.id_cos.notna().all() and (df.recognizer == "sface").all()
+    assert json.loads(Path(f"{tmp_path / 'per_face.csv'}.json").read_text())["extra_judges"] == ["dlib"]
+    with pytest.raises(SystemExit):
+        _run_stage(root, tmp_path / "twice.csv", "--recognizer", "dlib", "--extra-judges", "dlib")
+
+
 def test_sr_metrics_without_lpips_backbone(shards, tmp_path):
     root, *_ = shards
     df = _run_stage(root, tmp_path / "per_face.csv", "--recognizer", "none")
@@ -139,6 +155,16 @@ def test_aggregate_rows_and_missing_models(tmp_path):
     assert np.isnan(real.lpips_mean) and real.lpips_status.startswith("missing weights")
     gfp = table.iloc[2]
     assert gfp.n == 0 and np.isnan(gfp.psnr_y_mean) and gfp.status.startswith("missing weights: GFPGANv1.4.pth")
+
+    judged = per_face.with_name("judged.csv")
+    pd.DataFrame([{**row, "id_cos_dlib": 0.2 + 0.4 * k} for k, row in enumerate(rows)]).to_csv(judged, index=False)
+    assert aggregate.main(["--inputs", str(judged), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    at = aggregate.OUT_COLUMNS.index("id_cos_std") + 1
+    assert list(table.columns) == aggregate.OUT_COLUMNS[:at] + ["id_cos_dlib_mean", "id_cos_dlib_std"] + aggregate.OUT_COLUMNS[at:]
+    bic16 = table[(table.model == "bicubic") & (table.res == 16)].iloc[0]  # faces k = 2, 3 of the rows above
+    assert bic16.id_cos_dlib_mean == pytest.approx(0.2 + 0.4 * 2.5) and bic16.id_cos_dlib_std == pytest.approx(0.2)
+    assert bic16.id_cos_mean == pytest.approx(0.5)
 
 
 def test_sr_grid_png(shards, tmp_path):

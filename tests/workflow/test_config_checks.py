@@ -77,6 +77,14 @@ def test_sr_conditions_at_chosen_resolutions_only(config):
         Plan(config)
 
 
+def test_extra_identity_judges_reach_the_metrics_stage(config):
+    config["metrics"]["extra_judges"] = ["dlib"]
+    assert Plan(config).metrics_extra_args().endswith(" --extra-judges dlib")
+    config["metrics"]["extra_judges"] = ["dlib", "sface"]
+    with pytest.raises(ValueError, match=r"metrics.extra_judges \['dlib', 'sface'\] repeats metrics.recognizer 'sface'"):
+        Plan(config)
+
+
 def test_reference_rows_and_cross_dataset_checkpoints(config):
     config["verification"]["references"] = ["sface", "dlib"]
     config["verification"]["models_dir"] = "../other run/results/models"

@@ -5,7 +5,8 @@
 
 `--missing-json` holds a list of {"model": ..., "reason": ...} (optionally "variant", "res")
 for models that could not run; each becomes a row with empty numbers and status = reason.
-Every row carries `dataset` and `n_rejected`: the inputs of that dataset that gave no aligned face
+A per-face column `id_cos_<judge>` (an extra identity judge) becomes `id_cos_<judge>_mean` and
+`_std`, placed after the main recognizer's. Every row carries `dataset` and `n_rejected`: the inputs of that dataset that gave no aligned face
 (the rows of its merged rejects CSV: ingest and detect_align), so `n` is read against what was lost.
 """
 from __future__ import annotations
@@ -40,9 +41,19 @@ def _joined(values: pd.Series) -> str:
     return ";".join(sorted({str(v) for v in values.dropna() if str(v) != ""}))
 
 
-def summarise(group: pd.DataFrame) -> dict:
+def judge_metrics(per_face: pd.DataFrame) -> list[str]:
+    """The extra judges' per-face identity columns (`id_cos_<judge>`), in their order."""
+    return [c for c in per_face.columns if c.startswith("id_cos_")]
+
+
+def out_columns(judged: list[str]) -> list[str]:
+    at = OUT_COLUMNS.index("id_cos_std") + 1
+    return OUT_COLUMNS[:at] + [f"{c}_{stat}" for c in judged for stat in ("mean", "std")] + OUT_COLUMNS[at:]
+
+
+def summarise(group: pd.DataFrame, judged: list[str] = ()) -> dict:
     row: dict = {"n": len(group)}
-    for metric in ("psnr_y", "ssim_y", "psnr_rgb", "id_cos"):
+    for metric in ("psnr_y", "ssim_y", "psnr_rgb", "id_cos", *judged):
         values = group[metric].astype(float)
         row[f"{metric}_mean"] = values.mean() if values.notna().any() else np.nan
         row[f"{metric}_std"] = values.std(ddof=0) if values.notna().any() else np.nan
@@ -61,17 +72,18 @@ def summarise(group: pd.DataFrame) -> dict:
 
 
 def aggregate(frames: list[pd.DataFrame], missing: list[dict], dataset: str = "", n_rejected: int | None = None) -> pd.DataFrame:
-    rows = []
+    rows, judged = [], []
     if frames:
         per_face = pd.concat(frames, ignore_index=True)
+        judged = judge_metrics(per_face)
         for key, group in per_face.groupby(KEYS, sort=False, dropna=False):
-            rows.append({**dict(zip(KEYS, key)), **summarise(group)})
+            rows.append({**dict(zip(KEYS, key)), **summarise(group, judged)})
     for item in missing:
         if "model" not in item or "reason" not in item:
             raise ValueError(f"--missing-json entries need 'model' and 'reason': {item}")
         rows.append({"model": item["model"], "variant": item.get("variant", ""), "res": item.get("res", ""),
                      "n": 0, "status": item["reason"]})
-    out = pd.DataFrame(rows, columns=OUT_COLUMNS)
+    out = pd.DataFrame(rows, columns=out_columns(judged))
     out["dataset"] = dataset
     out["n_rejected"] = pd.array([n_rejected] * len(out), dtype="Int64")
     out["_res"] = pd.to_numeric(out["res"], errors="coerce")

@@ -3,12 +3,15 @@ super-resolved faces against their HR originals, paired by `image_id`.
 
     python -m robustface sr-metrics --hr HR.h5 [...] --sr SR.h5 [...] --model M --variant V
         --res R --out per_face.csv [--ids FACES.txt] [--recognizer sface] [--recognizer-model PATH]
+        [--extra-judges dlib ...]
         [--lpips-weights PATH] [--hr-embeddings-cache PATH.npz] [--batch-size N] [--device cpu]
 
 With `--ids` (a list from `sr-faces`) only those faces are measured: an SR file may hold more
 (the faces verification needs). Writes `per_face.csv` (atomically) and a sidecar `per_face.csv.json` with the LPIPS status,
 the recognizer, and counts. When the LPIPS backbone is missing the `lpips` column is empty
-and `notes` carries the reason (file, URL, hash).
+and `notes` carries the reason (file, URL, hash). Each of `--extra-judges` (further independent
+recognizers) adds a column `id_cos_<judge>` beside the main recognizer's `id_cos`, so that
+identity preservation is not read off one network alone.
 """
 from __future__ import annotations
 
@@ -33,6 +36,11 @@ COLUMNS = [
     "image_id", "person", "model", "variant", "res", "kernel", "hr_size",
     "psnr_y", "ssim_y", "psnr_rgb", "lpips", "id_cos", "recognizer", "notes",
 ]
+EXTRA_JUDGES = ("sface", "dlib")  # the recognizers that need no model path
+
+
+def judge_column(judge: str) -> str:
+    return f"id_cos_{judge}"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -46,11 +54,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--ids", default=None, help="measure only these faces (one image id a line)")
     p.add_argument("--recognizer", default=schema_default("metrics.recognizer"), help="sface | dlib | insightface_onnx | none")
     p.add_argument("--recognizer-model", default=None, help="model file for the recognizer (required for insightface_onnx)")
+    p.add_argument("--extra-judges", nargs="*", default=[], choices=EXTRA_JUDGES,
+                   help="further recognizers whose identity cosine is reported as id_cos_<judge>")
     p.add_argument("--lpips-weights", default=None, help="torchvision alexnet-owt-7be5be79.pth")
     p.add_argument("--hr-embeddings-cache", default=None, help="npz cache of HR embeddings (read, extended, rewritten)")
     p.add_argument("--batch-size", type=int, default=schema_default("metrics.batch_size"))
     p.add_argument("--device", default="cpu")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if len(set(args.extra_judges)) != len(args.extra_judges) or args.recognizer in args.extra_judges:
+        p.error(f"--extra-judges {args.extra_judges} must be distinct and differ from --recognizer {args.recognizer}")
+    return args
 
 
 def write_json_atomic(obj, path: str | os.PathLike) -> None:
@@ -102,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         embedder = load_embedder(args.recognizer, **params)
     recognizer = embedder.name if embedder else ""
     cache = HrEmbeddingCache(args.hr_embeddings_cache, recognizer) if embedder else None
+    judges = {judge: load_embedder(judge) for judge in args.extra_judges}
 
     listed = None
     if args.ids:
@@ -131,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                     id_cos = cosine(embedder.embed(sr_images), cache.get(ids, hr_images, embedder))
                 else:
                     id_cos = np.full(len(ids), np.nan)
+                judged = {judge_column(name): cosine(judge.embed(sr_images), judge.embed(hr_images))
+                          for name, judge in judges.items()}
                 for j, image_id in enumerate(ids):
                     rows.append({
                         "image_id": image_id, "person": hr.person[image_id], "model": args.model,
@@ -138,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                         "hr_size": hr.image_size, "psnr_y": quality["psnr_y"][j], "ssim_y": quality["ssim_y"][j],
                         "psnr_rgb": quality["psnr_rgb"][j], "lpips": lp[j], "id_cos": id_cos[j],
                         "recognizer": recognizer, "notes": "" if lpips_status.ok else f"lpips: {lpips_status.reason}",
+                        **{column: values[j] for column, values in judged.items()},
                     })
     if not rows and listed is not None:
         raise ValueError(f"none of the {len(listed)} faces listed in {args.ids} is in both the SR and the HR shards "
@@ -146,10 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"no SR image_id matched an HR image_id ({unmatched} SR rows, HR shards: {args.hr})")
     if cache:
         cache.save()
-    write_dataframe(pd.DataFrame(rows, columns=COLUMNS), args.out)
+    write_dataframe(pd.DataFrame(rows, columns=COLUMNS + [judge_column(j) for j in judges]), args.out)
     write_json_atomic({
         "model": args.model, "variant": args.variant, "res": args.res, "n": len(rows),
-        "unmatched_sr_rows": unmatched, "recognizer": recognizer, "ids": args.ids,
+        "unmatched_sr_rows": unmatched, "recognizer": recognizer, "extra_judges": list(judges), "ids": args.ids,
         "lpips_status": "ok" if lpips_status.ok else lpips_status.reason,
         "hr": [str(p) for p in args.hr], "sr": [str(p) for p in args.sr],
     }, f"{args.out}.json")

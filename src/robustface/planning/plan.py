@@ -56,6 +56,10 @@ class Plan(SuperresPlan):
         if too_big:
             raise ValueError(f"degrade.resolutions {too_big} must be below align.hr_size ({hr_size}): "
                              "a low-resolution copy has to be smaller than the aligned face")
+        metrics = self.config["metrics"]
+        if metrics["recognizer"] in metrics.get("extra_judges", []):
+            raise ValueError(f"metrics.extra_judges {metrics['extra_judges']} repeats metrics.recognizer "
+                             f"{metrics['recognizer']!r}: list only the further judges")
         verification = self.config.get("verification") or {}
         unknown = [r for r in verification.get("sr_resolutions") or [] if r not in self.resolutions]
         if unknown:

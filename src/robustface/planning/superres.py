@@ -136,6 +136,8 @@ class SuperresPlan:
             args.append(f"--lpips-weights {q(str(m['lpips_backbone']))}")
         if m.get("recognizer_model"):
             args.append(f"--recognizer-model {q(str(m['recognizer_model']))}")
+        if m.get("extra_judges"):
+            args.append("--extra-judges " + " ".join(q(str(j)) for j in m["extra_judges"]))
         return " ".join(args)
 
     def lpips_backbone_present(self) -> bool:

@@ -49,7 +49,8 @@ def build_tiny_shards(root: Path, n_train: int = 6, n_val: int = 3, per_person: 
 
 
 def build_distillation_set(root: Path, n_train: int, n_val: int, per_person: int = 4):
-    """Tiny shards plus what distillation reads: their 16 px copies and SFace's teacher cache.
+    """Tiny shards plus what distillation reads: their 16 px copies and SFace's teacher cache of
+    the training faces (as the pipeline's teacher_embed writes it).
     Returns (aligned, occluded, {16: lr shards}, teacher cache shards, the SFace embedder)."""
     from robustface.degrade import resize_batch
     from robustface.h5io import read_shard
@@ -66,6 +67,6 @@ def build_distillation_set(root: Path, n_train: int, n_val: int, per_person: int
                               **{n: shard[n] for n in ("image_id", "person", "split")}})
         lr[16].append(str(lr_path))
         cache_path = root / "teacher" / f"shard-{k:04d}.h5"
-        embed_shard(sface, "sface", path, cache_path, progress=False)
+        embed_shard(sface, "sface", path, cache_path, progress=False, splits=["train"])
         cache.append(str(cache_path))
     return aligned, occluded, lr, cache, sface

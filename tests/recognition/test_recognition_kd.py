@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from robustface.h5io import read_shard
+from robustface.h5io import read_shard, write_shard
 from robustface.recognition.losses import kd_loss, relational_kd_loss
 from robustface.recognition.methods import resolve_settings
-from robustface.recognition.teacher_cache import TeacherCacheError, read_teacher_cache
+from robustface.recognition.teacher_cache import TeacherCacheError, embed_shard, read_teacher_cache
 from robustface.recognition.trainer import Trainer
 from robustface.recognition.validation import best_threshold_accuracy, build_val_pairs, embed_rows
 from tiny_shards import build_distillation_set, needs_lfw
@@ -34,8 +34,11 @@ def kd_data(tmp_path_factory):
 
 
 @needs_lfw
-def test_teacher_cache_holds_the_teachers_embeddings_of_every_face_in_the_callers_order(kd_data):
-    aligned, _, _, cache, sface = kd_data
+def test_teacher_cache_holds_the_teachers_embeddings_of_every_face_in_the_callers_order(kd_data, tmp_path):
+    aligned, _, _, _, sface = kd_data
+    cache = [str(tmp_path / f"all-{k}.h5") for k in range(len(aligned))]
+    for path, out in zip(aligned, cache):
+        embed_shard(sface, "sface", path, out, progress=False)
     shards = [read_shard(p) for p in aligned]
     ids = [i for s in shards for i in s["image_id"]][::-1]
     images = np.concatenate([s["images"] for s in shards])[::-1]
@@ -47,6 +50,28 @@ def test_teacher_cache_holds_the_teachers_embeddings_of_every_face_in_the_caller
         read_teacher_cache(cache[:1], ids)
     with pytest.raises(TeacherCacheError, match="not a teacher cache"):
         read_teacher_cache(aligned, ids)
+
+
+@needs_lfw
+def test_the_pipelines_teacher_cache_holds_the_training_faces_only(kd_data, tmp_path):
+    aligned, _, _, train_cache, sface = kd_data
+    shards = [read_shard(p) for p in aligned]
+    ids = [i for s in shards for i in s["image_id"]]
+    splits = [x for s in shards for x in s["split"]]
+    train = [k for k, split in enumerate(splits) if split == "train"]
+    assert 0 < len(train) < len(ids)
+    cached_ids = [i for p in train_cache for i in read_shard(p)["image_id"]]
+    assert cached_ids == [ids[k] for k in train]  # the aligned order, val faces skipped
+    embeddings, _ = read_teacher_cache(train_cache, ids, required=train)
+    images = np.concatenate([s["images"] for s in shards])
+    np.testing.assert_allclose(embeddings[0, train].numpy(), sface.embed(images[train]), atol=1e-5)
+    assert not embeddings[:, [k for k in range(len(ids)) if k not in train]].any()
+    with pytest.raises(TeacherCacheError, match=rf"{len(ids) - len(train)} training faces have no cached"):
+        read_teacher_cache(train_cache, ids)
+    no_split = tmp_path / "no_split.h5"
+    write_shard(no_split, {k: v for k, v in shards[0].items() if k != "split"})
+    with pytest.raises(TeacherCacheError, match="no 'split' dataset, so --splits \\['train'\\]"):
+        embed_shard(sface, "sface", no_split, tmp_path / "x.h5", progress=False, splits=["train"])
 
 
 def _val_accuracy(model, trainer) -> float:

@@ -23,7 +23,7 @@ rule teacher_embed:
         CONDA_ENV
     shell:
         "OMP_NUM_THREADS={threads} python -m robustface teacher-embed --teacher {wildcards.teacher:q}"
-        " {params.model} --aligned {input:q} --out {output:q} --no-progress > {log:q} 2>&1"
+        " {params.model} --aligned {input:q} --out {output:q} --splits train > {log:q} 2>&1"
 
 
 rule train:

@@ -1,9 +1,11 @@
 r"""`python -m robustface teacher-embed`: a pretrained teacher's embeddings of every aligned face.
 
     python -m robustface teacher-embed --teacher sface --aligned resources/lfw/aligned/shard-0000.h5 \
-        --out resources/lfw/teacher/sface/shard-0000.h5 [--model-path PATH] [--batch-size 64]
+        --out resources/lfw/teacher/sface/shard-0000.h5 [--model-path PATH] [--batch-size 64] [--splits train]
 
-One output shard per aligned shard, row for row (same `image_id` order): `embeddings` (N, d) of the
+One output shard per aligned shard, its rows in the aligned order: every face, or with `--splits`
+only the faces of those splits (training reads the train split only; on LFW that skips ~40 % of the
+faces, which matters for a slow teacher such as dlib on a CPU). `embeddings` (N, d) of the
 face and `embeddings_flipped` (N, d) of its mirror image (the student's flip augmentation picks the
 matching one), both L2-normalised float32. Attrs: teacher, embedder name, dim, source shard and
 its row count. Training reads these instead of running the teacher per step; the DAG recomputes a
@@ -43,29 +45,43 @@ def embed_with_mirror(teacher, images: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return plain, np.asarray(teacher.embed(np.ascontiguousarray(images[:, :, ::-1])), dtype=np.float32)
 
 
+def _rows_of_splits(f, aligned: str | Path, splits: Sequence[str] | None) -> np.ndarray:
+    n = len(f["image_id"])
+    if splits is None:
+        return np.arange(n)
+    if "split" not in f:
+        raise TeacherCacheError(f"{aligned} has no 'split' dataset, so --splits {list(splits)} cannot select faces")
+    return np.flatnonzero(np.isin(read_strings(f, "split"), list(splits)))
+
+
 def embed_shard(teacher, teacher_id: str, aligned: str | Path, out: str | Path, batch_size: int = 64,
-                progress: bool = True) -> int:
-    """Embeds every face of one aligned shard (plain and mirrored); returns the row count."""
+                progress: bool = True, splits: Sequence[str] | None = None) -> int:
+    """Embeds the faces of one aligned shard (plain and mirrored), all or those of `splits`;
+    returns the row count."""
     with open_shard(aligned) as f:
-        image_ids = read_strings(f, "image_id")
+        rows = _rows_of_splits(f, aligned, splits)
+        all_ids = read_strings(f, "image_id")
+        image_ids = [all_ids[r] for r in rows]
         images = f["images"]
-        n = len(image_ids)
+        n = len(rows)
         plain = np.zeros((n, teacher.dim), np.float32)
         flipped = np.zeros((n, teacher.dim), np.float32)
         starts = range(0, n, batch_size)
         for start in tqdm(starts, desc=f"teacher {teacher_id} {Path(aligned).name}", unit="batch", disable=not progress):
-            batch = images[start : start + batch_size]
+            batch = images[rows[start : start + batch_size]]
             plain[start : start + len(batch)], flipped[start : start + len(batch)] = embed_with_mirror(teacher, batch)
     attrs = provenance_attrs({"teacher": teacher_id, "embedder": teacher.name, "dim": int(teacher.dim)})
     attrs.update({"teacher": teacher_id, "embedder": teacher.name, "dim": int(teacher.dim),
-                  "source_shard": str(aligned), "n_rows": n})
+                  "source_shard": str(aligned), "n_rows": n, "splits": ",".join(splits) if splits is not None else "all"})
     write_shard(out, {"image_id": image_ids, "embeddings": plain, "embeddings_flipped": flipped}, attrs)
     return n
 
 
-def read_teacher_cache(paths: Sequence[str | Path], image_ids: Sequence[str]) -> tuple[torch.Tensor, str]:
+def read_teacher_cache(paths: Sequence[str | Path], image_ids: Sequence[str],
+                       required: Sequence[int] | None = None) -> tuple[torch.Tensor, str]:
     """(2, len(image_ids), d) float32 ([0] plain, [1] mirrored) in the order of `image_ids`, and the
-    teacher's name. Every requested face must be in the cache: a stale or foreign cache is an error."""
+    teacher's name. The faces at positions `required` (default: all) must be in the cache, so a stale
+    or foreign cache is an error; other faces missing from it stay zero."""
     position = {image_id: k for k, image_id in enumerate(image_ids)}
     out: torch.Tensor | None = None
     found = np.zeros(len(image_ids), dtype=bool)
@@ -93,9 +109,12 @@ def read_teacher_cache(paths: Sequence[str | Path], image_ids: Sequence[str]) ->
         raise TeacherCacheError("no teacher cache shards given")
     if len(teachers) > 1:
         raise TeacherCacheError(f"teacher cache shards come from different teachers: {sorted(teachers)}")
-    if not found.all():
-        missing = [image_ids[k] for k in np.flatnonzero(~found)[:5]]
-        raise TeacherCacheError(f"{int((~found).sum())} training faces have no cached teacher embedding (e.g. {missing}); "
+    needed = np.zeros(len(image_ids), dtype=bool)
+    needed[np.arange(len(image_ids)) if required is None else np.asarray(required, dtype=np.int64)] = True
+    lacking = np.flatnonzero(needed & ~found)
+    if len(lacking):
+        missing = [image_ids[k] for k in lacking[:5]]
+        raise TeacherCacheError(f"{len(lacking)} training faces have no cached teacher embedding (e.g. {missing}); "
                                 "the cache is older than the aligned shards: rerun teacher-embed")
     return out, teachers.pop()
 
@@ -108,10 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--aligned", required=True, help="one aligned shard")
     ap.add_argument("--out", required=True)
     ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--splits", nargs="+", default=None, help="embed only the faces of these splits (default: every face)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     teacher = load_external_teacher(args.teacher, args.model_path)
-    n = embed_shard(teacher, args.teacher, args.aligned, args.out, args.batch_size, progress=not args.no_progress)
+    n = embed_shard(teacher, args.teacher, args.aligned, args.out, args.batch_size, progress=not args.no_progress,
+                    splits=args.splits)
     print(f"[teacher-embed] {args.teacher}: {n} faces of {args.aligned} -> {args.out}")
     return 0
 

@@ -119,7 +119,7 @@ class Trainer:
             self._init_backbone_from_teacher(teacher_model_path)
         if self.teacher_id:
             if teacher_cache:
-                self.teacher_cache, cached_teacher = read_teacher_cache(teacher_cache, self.table.image_ids)
+                self.teacher_cache, cached_teacher = read_teacher_cache(teacher_cache, self.table.image_ids, train_rows)
                 if cached_teacher != self.teacher_id:
                     raise ValueError(f"--teacher-cache holds {cached_teacher!r} embeddings but the teacher is {self.teacher_id!r}")
                 self.teacher_cache = self.teacher_cache.to(self.device)

@@ -16,6 +16,7 @@ STAGES = {
     "sr-faces": "robustface.superres.faces",
     "superres": "robustface.superres.stage",
     "train-sr": "robustface.superres.train",
+    "hr-embed": "robustface.metrics.hr_embeddings",
     "sr-metrics": "robustface.metrics.stage",
     "aggregate-sr-metrics": "robustface.metrics.aggregate",
     "sr-grid": "robustface.metrics.grid",

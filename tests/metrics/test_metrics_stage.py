@@ -10,7 +10,7 @@ import torch
 
 from pngcheck import distinct_colours, read_rgb
 from robustface.h5io import write_shard
-from robustface.metrics import aggregate, grid, stage
+from robustface.metrics import aggregate, grid, hr_embeddings, stage
 from robustface.metrics.image_quality import image_quality
 
 LFW = Path(__file__).resolve().parents[3] / "shared/data/lfw-devtrain"
@@ -60,9 +60,8 @@ def _run_stage(root, out, *extra):
 
 def test_sr_metrics_pairs_by_image_id(shards, tmp_path):
     root, hr, sr, ids = shards
-    cache = tmp_path / "hr_emb.npz"
     df = _run_stage(root, tmp_path / "per_face.csv", "--lpips-weights", str(root / "alexnet-owt-7be5be79.pth"),
-                    "--recognizer", "sface", "--hr-embeddings-cache", str(cache))
+                    "--recognizer", "sface")
     assert list(df.columns) == stage.COLUMNS
     assert len(df) == 6 and set(df.image_id) == set(ids)
     expected = image_quality(sr, hr)
@@ -75,11 +74,27 @@ def test_sr_metrics_pairs_by_image_id(shards, tmp_path):
     assert (df.kernel == "bicubic").all() and (df.hr_size == HR_SIZE).all() and (df.recognizer == "sface").all()
     sidecar = json.loads(Path(f"{tmp_path / 'per_face.csv'}.json").read_text())
     assert sidecar["unmatched_sr_rows"] == 1 and sidecar["lpips_status"] == "ok"
-    with np.load(cache) as z:
-        assert sorted(z["image_id"].tolist()) == sorted(ids) and z["embedding"].shape == (6, 128)
-    # second run reuses the cache and gives identical identity scores
-    again = _run_stage(root, tmp_path / "again.csv", "--recognizer", "sface", "--hr-embeddings-cache", str(cache))
-    np.testing.assert_allclose(again.id_cos, df.id_cos, atol=1e-6)
+    assert sidecar["hr_embedded_here"] == {"id_cos": 6}
+
+
+def test_hr_embeddings_are_read_not_recomputed(shards, tmp_path):
+    """hr-embed once per judge; sr-metrics reads the file and gives the scores it computes itself."""
+    root, hr, sr, ids = shards
+    hr_shards = [str(root / "hr-0.h5"), str(root / "hr-1.h5")]
+    (tmp_path / "faces.txt").write_text("\n".join(ids[:4] + ["Absent_0001"]) + "\n")
+    out = tmp_path / "emb" / "sface.npz"
+    assert hr_embeddings.main(["--hr", *hr_shards, "--ids", str(tmp_path / "faces.txt"), "--recognizer", "sface",
+                               "--out", str(out)]) == 0
+    with np.load(out) as z:
+        assert sorted(z["image_id"].tolist()) == sorted(ids[:4]) and z["embedding"].shape == (4, 128)
+        assert str(z["recognizer"]) == "sface"
+    alone = _run_stage(root, tmp_path / "alone.csv", "--recognizer", "sface")
+    read = _run_stage(root, tmp_path / "read.csv", "--recognizer", "sface", "--hr-embeddings", str(out))
+    np.testing.assert_allclose(read.id_cos, alone.id_cos, atol=1e-6)
+    # the file lacks 2 of the 6 measured faces: those are embedded here
+    assert json.loads(Path(f"{tmp_path / 'read.csv'}.json").read_text())["hr_embedded_here"] == {"id_cos": 2}
+    with pytest.raises(ValueError, match="holds 'sface' embeddings, but the judges are \\['dlib'\\]"):
+        _run_stage(root, tmp_path / "wrong.csv", "--recognizer", "dlib", "--hr-embeddings", str(out))
 
 
 def test_sr_metrics_extra_judge_scores_the_same_faces(shards, tmp_path):

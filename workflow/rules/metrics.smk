@@ -1,11 +1,33 @@
 # SR outputs vs. HR -> per-face metrics -> results/sr_metrics.csv and the qualitative grid.
 
 
+# The HR side of the identity cosine, once per judge and variant rather than per SR model x res.
+rule hr_embeddings:
+    input:
+        hr=lambda w: [PLAN.hr_shard(w.variant, s) for s in SHARDS],
+        ids=PLAN.sr_faces_list("metrics"),
+    output:
+        PLAN.hr_embeddings("{judge}", "{variant}"),
+    params:
+        args=lambda w: PLAN.hr_embed_args(w.judge),
+    wildcard_constraints:
+        judge="|".join(PLAN.metrics_judges()),
+    threads: 1
+    log:
+        f"logs/{DS}/hr_embeddings/{{judge}}/{{variant}}.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "python -m robustface hr-embed --hr {input.hr:q} --ids {input.ids:q} --recognizer {wildcards.judge:q}"
+        " {params.args} --out {output:q} > {log:q} 2>&1"
+
+
 rule sr_metrics:
     input:
         hr=lambda w: [PLAN.hr_shard(w.variant, s) for s in SHARDS],
         sr=lambda w: PLAN.sr_file(w.model, w.variant, w.res),
         ids=PLAN.sr_faces_list("metrics"),
+        hr_embeddings=lambda w: PLAN.hr_embeddings_files(w.variant),
     output:
         f"results/sr_metrics/{DS}/{{model}}/{{variant}}/{{res}}.csv",
     params:
@@ -18,7 +40,8 @@ rule sr_metrics:
         CONDA_ENV
     shell:
         "python -m robustface sr-metrics --hr {input.hr:q} --sr {input.sr:q} --model {wildcards.model:q}"
-        " --variant {wildcards.variant:q} --res {wildcards.res:q} --ids {input.ids:q} --out {output:q} {params.args} > {log:q} 2>&1"
+        " --variant {wildcards.variant:q} --res {wildcards.res:q} --ids {input.ids:q} --out {output:q} {params.args}"
+        " --hr-embeddings {input.hr_embeddings:q} > {log:q} 2>&1"
 
 
 rule aggregate_sr_metrics:

@@ -4,7 +4,7 @@ super-resolved faces against their HR originals, paired by `image_id`.
     python -m robustface sr-metrics --hr HR.h5 [...] --sr SR.h5 [...] --model M --variant V
         --res R --out per_face.csv [--ids FACES.txt] [--recognizer sface] [--recognizer-model PATH]
         [--extra-judges dlib ...]
-        [--lpips-weights PATH] [--hr-embeddings-cache PATH.npz] [--batch-size N] [--device cpu]
+        [--lpips-weights PATH] [--hr-embeddings HR.npz ...] [--batch-size N] [--device cpu]
 
 With `--ids` (a list from `sr-faces`) only those faces are measured: an SR file may hold more
 (the faces verification needs). Writes `per_face.csv` (atomically) and a sidecar `per_face.csv.json` with the LPIPS status,
@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from robustface.atomic import atomic_path, write_dataframe, write_text_atomic
+from robustface.atomic import write_dataframe, write_text_atomic
 from robustface.config_schema import schema_default
 from robustface.h5io import ShardIndex, open_shard, read_attrs, read_strings
+from robustface.metrics.hr_embeddings import HrEmbeddings, hr_embeddings_recognizer
 from robustface.metrics.identity import Embedder, cosine, load_embedder
 from robustface.metrics.image_quality import image_quality
 from robustface.metrics.lpips_metric import load_lpips
@@ -57,7 +58,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--extra-judges", nargs="*", default=[], choices=EXTRA_JUDGES,
                    help="further recognizers whose identity cosine is reported as id_cos_<judge>")
     p.add_argument("--lpips-weights", default=None, help="torchvision alexnet-owt-7be5be79.pth")
-    p.add_argument("--hr-embeddings-cache", default=None, help="npz cache of HR embeddings (read, extended, rewritten)")
+    p.add_argument("--hr-embeddings", nargs="*", default=[],
+                   help="hr-embed files, one per judge: HR embeddings not computed again (faces they lack are)")
     p.add_argument("--batch-size", type=int, default=schema_default("metrics.batch_size"))
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
@@ -70,34 +72,18 @@ def write_json_atomic(obj, path: str | os.PathLike) -> None:
     write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True))
 
 
-class HrEmbeddingCache:
-    """HR embeddings keyed by image_id, stored as npz (`image_id`, `embedding`, `recognizer`)."""
-
-    def __init__(self, path: str | None, recognizer: str):
-        self.path, self.recognizer = (Path(path) if path else None), recognizer
-        self.vectors: dict[str, np.ndarray] = {}
-        self.dirty = False
-        if self.path and self.path.is_file():
-            with np.load(self.path, allow_pickle=False) as z:
-                if str(z["recognizer"]) == recognizer:
-                    self.vectors = dict(zip(z["image_id"].tolist(), z["embedding"]))
-
-    def get(self, image_ids: list[str], images: np.ndarray, embedder: Embedder) -> np.ndarray:
-        todo = [i for i, image_id in enumerate(image_ids) if image_id not in self.vectors]
-        if todo:
-            for i, vec in zip(todo, embedder.embed(images[todo])):
-                self.vectors[image_ids[i]] = vec
-            self.dirty = True
-        return np.stack([self.vectors[i] for i in image_ids])
-
-    def save(self) -> None:
-        if not (self.path and self.dirty):
-            return
-        ids = sorted(self.vectors)
-        # A file handle, because np.savez appends ".npz" to a path that lacks it.
-        with atomic_path(self.path) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, image_id=np.array(ids), embedding=np.stack([self.vectors[i] for i in ids]),
-                     recognizer=np.array(self.recognizer))
+def _hr_embeddings(main: dict[str, Embedder], extra: dict[str, Embedder], files: list[str]) -> dict[str, HrEmbeddings]:
+    """Per output column (id_cos, id_cos_<judge>): the judge's HR embeddings, from its hr-embed
+    file when one is given."""
+    judges = main | {judge_column(name): embedder for name, embedder in extra.items()}
+    by_name = {}
+    for path in files:
+        name = hr_embeddings_recognizer(path)
+        if name not in {e.name for e in judges.values()}:
+            raise ValueError(f"--hr-embeddings {path} holds {name!r} embeddings, but the judges are "
+                             f"{sorted(e.name for e in judges.values())}")
+        by_name[name] = path
+    return {column: HrEmbeddings(embedder, by_name.get(embedder.name)) for column, embedder in judges.items()}
 
 
 def _sr_attr(attrs: dict, key: str, default=""):
@@ -114,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         params = {"model_path": args.recognizer_model} if args.recognizer_model else {}
         embedder = load_embedder(args.recognizer, **params)
     recognizer = embedder.name if embedder else ""
-    cache = HrEmbeddingCache(args.hr_embeddings_cache, recognizer) if embedder else None
     judges = {judge: load_embedder(judge) for judge in args.extra_judges}
+    hr_side = _hr_embeddings({"id_cos": embedder} if embedder else {}, judges, args.hr_embeddings)
 
     listed = None
     if args.ids:
@@ -141,12 +127,9 @@ def main(argv: list[str] | None = None) -> int:
                 hr_images = hr.images(ids)
                 quality = image_quality(sr_images, hr_images)
                 lp = lpips_metric(sr_images, hr_images) if lpips_metric else np.full(len(ids), np.nan)
-                if embedder:
-                    id_cos = cosine(embedder.embed(sr_images), cache.get(ids, hr_images, embedder))
-                else:
-                    id_cos = np.full(len(ids), np.nan)
-                judged = {judge_column(name): cosine(judge.embed(sr_images), judge.embed(hr_images))
-                          for name, judge in judges.items()}
+                judged = {column: cosine(hr_vectors.embedder.embed(sr_images), hr_vectors.get(ids, hr_images))
+                          for column, hr_vectors in hr_side.items()}
+                id_cos = judged.pop("id_cos", np.full(len(ids), np.nan))
                 for j, image_id in enumerate(ids):
                     rows.append({
                         "image_id": image_id, "person": hr.person[image_id], "model": args.model,
@@ -161,12 +144,11 @@ def main(argv: list[str] | None = None) -> int:
                          "(check metrics.sr_splits / sr_max_faces: the list may select no aligned face)")
     if not rows:
         raise ValueError(f"no SR image_id matched an HR image_id ({unmatched} SR rows, HR shards: {args.hr})")
-    if cache:
-        cache.save()
     write_dataframe(pd.DataFrame(rows, columns=COLUMNS + [judge_column(j) for j in judges]), args.out)
     write_json_atomic({
         "model": args.model, "variant": args.variant, "res": args.res, "n": len(rows),
         "unmatched_sr_rows": unmatched, "recognizer": recognizer, "extra_judges": list(judges), "ids": args.ids,
+        "hr_embedded_here": {column: hr_vectors.computed for column, hr_vectors in hr_side.items()},
         "lpips_status": "ok" if lpips_status.ok else lpips_status.reason,
         "hr": [str(p) for p in args.hr], "sr": [str(p) for p in args.sr],
     }, f"{args.out}.json")

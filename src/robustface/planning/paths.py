@@ -54,6 +54,11 @@ def sr_faces_list(ds: str, purpose: str) -> str:
     return f"{RESOURCES}/{ds}/sr_faces/{purpose}.txt"
 
 
+def hr_embeddings(ds: str, judge: str, variant: str) -> str:
+    """One identity judge's embeddings of the HR faces the SR metrics measure (rule hr_embeddings)."""
+    return f"{RESOURCES}/{ds}/hr_embeddings/{judge}/{variant}.npz"
+
+
 def teacher_shard(ds: str, teacher: str, shard: str) -> str:
     """A pretrained teacher's embeddings of one aligned shard (rule teacher_embed)."""
     return f"{RESOURCES}/{ds}/teacher/{teacher}/shard-{shard}.h5"

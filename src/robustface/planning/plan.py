@@ -111,6 +111,9 @@ class Plan(SuperresPlan):
     def sr_faces_list(self, purpose: str) -> str:
         return paths.sr_faces_list(self.ds, purpose)
 
+    def hr_embeddings(self, judge: str, variant: str) -> str:
+        return paths.hr_embeddings(self.ds, judge, variant)
+
     sr_model_dir = staticmethod(paths.sr_model_dir)
     sr_checkpoint = staticmethod(paths.sr_checkpoint)
 

@@ -140,6 +140,20 @@ class SuperresPlan:
             args.append("--extra-judges " + " ".join(q(str(j)) for j in m["extra_judges"]))
         return " ".join(args)
 
+    def metrics_judges(self) -> list[str]:
+        m = self.config["metrics"]
+        return [m["recognizer"], *m.get("extra_judges", [])]
+
+    def hr_embeddings_files(self, variant: str) -> list[str]:
+        return [self.hr_embeddings(judge, variant) for judge in self.metrics_judges()]
+
+    def hr_embed_args(self, judge: str) -> str:
+        m = self.config["metrics"]
+        args = [f"--batch-size {int(m['batch_size'])}"]
+        if judge == m["recognizer"] and m.get("recognizer_model"):
+            args.append(f"--recognizer-model {shlex.quote(str(m['recognizer_model']))}")
+        return " ".join(args)
+
     def lpips_backbone_present(self) -> bool:
         """Part of the metrics rule's params, so fetching the backbone later reruns the metrics."""
         path = self.config["metrics"].get("lpips_backbone")

@@ -30,7 +30,7 @@ rule method_eval:
         "OMP_NUM_THREADS={threads} python -m robustface method-eval --method {wildcards.method:q} {params.args}"
         " --aligned {input.aligned:q} --summary {output.summary:q} --curves {output.curves:q}"
         " --figure {output.figure:q} --embeddings {input.embeddings:q} --params-json {params.settings:q}"
-        " --no-progress > {log:q} 2>&1"
+        " > {log:q} 2>&1"
 
 
 rule method_comparison:

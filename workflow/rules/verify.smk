@@ -52,7 +52,7 @@ rule verify:
         "OMP_NUM_THREADS={threads} python -m robustface verify --method {wildcards.method:q} {params.args}"
         " --aligned {input.aligned:q} --out {output.metrics:q} --rejects {output.rejects:q}"
         " --embeddings {output.embeddings:q} --figures-dir {params.figures_dir:q} --params-json {params.settings:q}"
-        " --no-progress > {log:q} 2>&1"
+        " > {log:q} 2>&1"
 
 
 # The SR-HR conditions of one SR model (all its resolutions): the enrolled faces' embeddings come
@@ -86,7 +86,7 @@ rule verify_sr:
         "OMP_NUM_THREADS={threads} python -m robustface verify --method {wildcards.method:q} {params.args}"
         " --aligned {input.aligned:q} --reuse-embeddings {input.reuse:q} --out {output.metrics:q}"
         " --rejects {output.rejects:q} --embeddings {output.embeddings:q} --figures-dir {params.figures_dir:q}"
-        " --params-json {params.settings:q} --no-progress > {log:q} 2>&1"
+        " --params-json {params.settings:q} > {log:q} 2>&1"
 
 
 rule aggregate_verification:

@@ -5,7 +5,7 @@
 
 Every SR model and resolution compares its output with the same HR faces, so the DAG embeds them
 once per judge and variant (rule hr_embeddings) and each `sr-metrics` job reads the file instead
-of embedding them again: for dlib on a CPU (~7 faces/s) that halves the cost of the SR metrics.
+of embedding them again, which halves the identity judges' share of the SR metrics.
 The file is an npz of `image_id`, `embedding` and `recognizer` (the embedder's name).
 """
 from __future__ import annotations

@@ -12,7 +12,8 @@ L2-normalised float32 embeddings (N, dim).
   RGB (``channel_order`` param); on LFW pairs RGB separates same/different identities a
   little better (see tests/metrics/test_metrics_identity.py).
 * ``dlib``: dlib's ResNet (``dlib_face_recognition_resnet_model_v1.dat`` from the
-  ``face_recognition_models`` package, read by path). It expects dlib's 150x150 face chip
+  ``face_recognition_models`` package, read by path), run by PyTorch with the file's weights
+  (``robustface.metrics.dlib_resnet``; the dlib wheel's own forward pass has no BLAS). It expects dlib's 150x150 face chip
   (``get_face_chip(..., size=150, padding=0.25)``). We map our aligned crop to that chip
   with one fixed similarity transform, calibrated once on 48 LFW faces by running dlib's
   HOG detector + 5-point predictor + ``get_face_chip_details`` on ArcFace-aligned crops
@@ -164,15 +165,19 @@ class InsightFaceOnnxEmbedder(_OnnxEmbedder):
 
 
 class DlibEmbedder(Embedder):
+    """dlib's ResNet run by PyTorch (robustface.metrics.dlib_resnet: the same weights, read from
+    dlib's file, and the same descriptors to ~1e-6; ~10x faster on a CPU than the dlib wheel)."""
+
     name = "dlib"
     dim = 128
+    batch_size = 64
 
     def __init__(self, model_path: str | os.PathLike | None = None):
-        import dlib
+        from robustface.metrics.dlib_resnet import DlibResnet, read_dlib_resnet
 
         path = Path(model_path) if model_path else _package_dir("face_recognition_models") / "models" / DLIB_RESNET_FILE
         hint = "from the `face_recognition_models` sdist (pip install face_recognition_models) or Debian libdlib-data"
-        self.model = dlib.face_recognition_model_v1(str(_require(path, hint)))
+        self.net = DlibResnet(read_dlib_resnet(_require(path, hint))).eval()
 
     @staticmethod
     def chip(face112: np.ndarray) -> np.ndarray:
@@ -182,8 +187,15 @@ class DlibEmbedder(Embedder):
         )
 
     def _embed112(self, faces: np.ndarray) -> np.ndarray:
-        chips = [np.ascontiguousarray(self.chip(f)) for f in faces]
-        return np.asarray(self.model.compute_face_descriptor(chips), dtype=np.float32)
+        import torch
+
+        chips = np.stack([self.chip(f) for f in faces])
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(chips), self.batch_size):
+                x = torch.from_numpy(chips[start : start + self.batch_size]).permute(0, 3, 1, 2).float()
+                out.append(self.net(x).numpy())
+        return np.concatenate(out)
 
 
 EMBEDDERS: dict[str, Callable[..., Embedder]] = {

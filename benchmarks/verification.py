@@ -80,3 +80,38 @@ def benchmark_embedding(n_images: int = 256, batch_size: int = 128, repeats: int
                                  "fused_over_plain": fused_rate / plain_rate,
                                  "max_abs_diff": float(np.abs(fused_out - plain_out).max())}
     return {"backbones": results, "device": str(dev), "threads": torch.get_num_threads(), "batch_size": batch_size}
+
+
+def benchmark_judges(n_images: int = 64, repeats: int = 2) -> dict:
+    """Faces/s of the pretrained judges as the stages run them, in one run: SFace, dlib's ResNet
+    in PyTorch (the `dlib` judge and teacher) and the same network through the dlib wheel, with
+    the largest difference between the two dlib descriptors (L2-normalised)."""
+    import torch
+
+    from robustface.metrics.identity import DLIB_RESNET_FILE, DlibEmbedder, _package_dir, l2_normalise, load_embedder
+
+    images = np.random.default_rng(0).integers(0, 256, size=(n_images, 112, 112, 3), dtype=np.uint8)
+
+    def rate(embed) -> tuple[float, np.ndarray]:
+        out = embed(images[:4])  # warm-up
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            out = embed(images)
+            best = min(best, time.perf_counter() - start)
+        return n_images / best, out
+
+    rates = {"sface": rate(load_embedder("sface").embed)[0]}
+    rates["dlib_torch"], ported = rate(load_embedder("dlib").embed)
+    result = {"threads": torch.get_num_threads(), "faces": n_images}
+    try:
+        import dlib
+    except ImportError:
+        result["dlib_wheel"] = "dlib not installed"
+    else:
+        wheel = dlib.face_recognition_model_v1(str(_package_dir("face_recognition_models") / "models" / DLIB_RESNET_FILE))
+        rates["dlib_wheel"], reference = rate(lambda x: l2_normalise(np.asarray(
+            wheel.compute_face_descriptor([np.ascontiguousarray(DlibEmbedder.chip(f)) for f in x]))))
+        result["dlib_torch_over_wheel"] = rates["dlib_torch"] / rates["dlib_wheel"]
+        result["dlib_max_abs_diff"] = float(np.abs(ported - reference).max())
+    return {"faces_per_s": rates, **result}

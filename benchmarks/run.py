@@ -245,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-batch-size", type=int, default=64,
                     help="train / train_backbones: faces per step (a GPU wants more, e.g. 512)")
     ap.add_argument("--sections", nargs="*", default=["detect_align", "align_quality", "shard_read", "superres", "superres_speed",
-                                                      "occlusion", "train", "train_backbones", "train_sr", "verify", "embed", "judges", "noop_rerun", "plan"])
+                                                      "occlusion", "train", "train_backbones", "train_sr", "verify", "embed", "judges",
+                                                      "noop_rerun", "plan"])
     args = ap.parse_args(argv)
     machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
     tmp = args.out / "tmp"

@@ -9,7 +9,7 @@ import torch
 from robustface.h5io import read_shard, write_shard
 from robustface.recognition.losses import kd_loss, relational_kd_loss
 from robustface.recognition.methods import resolve_settings
-from robustface.recognition.teacher_cache import TeacherCacheError, embed_shard, read_teacher_cache
+from robustface.recognition.teacher_cache import TeacherCacheError, centre_teacher, embed_shard, read_teacher_cache
 from robustface.recognition.trainer import Trainer
 from robustface.recognition.validation import best_threshold_accuracy, build_val_pairs, embed_rows
 from tiny_shards import build_distillation_set, needs_lfw
@@ -72,6 +72,37 @@ def test_the_pipelines_teacher_cache_holds_the_training_faces_only(kd_data, tmp_
     write_shard(no_split, {k: v for k, v in shards[0].items() if k != "split"})
     with pytest.raises(TeacherCacheError, match="no 'split' dataset, so --splits \\['train'\\]"):
         embed_shard(sface, "sface", no_split, tmp_path / "x.h5", progress=False, splits=["train"])
+
+
+def test_centring_a_crowded_teacher_space_makes_identity_matter():
+    """dlib-like space: 10 people around one shared direction. Against raw targets a student that
+    outputs the shared direction for everyone already has a small KD loss; against centred targets
+    it does not, so the loss rewards identity."""
+    g = torch.Generator().manual_seed(0)
+    shared = torch.nn.functional.normalize(torch.randn(64, generator=g), dim=0)
+    people = 0.05 * torch.randn(10, 64, generator=g)  # random pairs at cos ~0.86, as dlib
+    faces = torch.nn.functional.normalize(shared + people[torch.arange(40) % 10], dim=1)
+    rows = list(range(30))  # training faces; the others are not in the mean
+    centred = centre_teacher(torch.stack([faces, faces]), rows)
+    ignores_identity = torch.nn.functional.normalize(faces[rows].mean(0), dim=0).expand(40, -1)
+    assert kd_loss(ignores_identity, faces).item() < 0.15
+    assert kd_loss(ignores_identity, centred[0]).item() > 0.9
+    np.testing.assert_allclose(centred.norm(dim=-1).numpy(), 1.0, atol=1e-5)
+    same = (centred[0, :10] * centred[0, 10:20]).sum(1).mean()  # the same 10 people, second face each
+    assert same > 0.99 and (centred[0, :10] @ centred[0, :10].T).fill_diagonal_(0).abs().mean() < 0.5
+
+
+@needs_lfw
+def test_kd_dlib_distils_a_centred_teacher(kd_data, tmp_path):
+    aligned, occluded, lr, cache, _ = kd_data
+    settings = resolve_settings("kd_sface", {"teacher_centering": True, "batch_size": 8, "epochs": 1,
+                                             "max_steps_per_epoch": 1, "torch_threads": 1})
+    assert resolve_settings("kd_dlib")["teacher_centering"] and not resolve_settings("kd_sface")["teacher_centering"]
+    trainer = Trainer(settings, aligned, occluded, tmp_path / "centred", lr=lr, teacher_cache=cache)
+    train = trainer.table.rows_of_split("train")
+    assert trainer.teacher_cache[0, train].mean(0).norm() < 0.2 * trainer.teacher_cache[0, train].norm(dim=1).mean()
+    raw, _ = read_teacher_cache(cache, trainer.table.image_ids, train)
+    assert raw[0, train].mean(0).norm() > trainer.teacher_cache[0, train].mean(0).norm()
 
 
 def _val_accuracy(model, trainer) -> float:

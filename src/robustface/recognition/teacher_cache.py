@@ -77,6 +77,12 @@ def embed_shard(teacher, teacher_id: str, aligned: str | Path, out: str | Path, 
     return n
 
 
+def centre_teacher(cache: torch.Tensor, rows: Sequence[int]) -> torch.Tensor:
+    """(2, n, d) teacher embeddings less the mean of the plain ones over `rows`, L2-normalised."""
+    mean = cache[0, torch.as_tensor(np.asarray(rows), dtype=torch.long)].mean(dim=0)
+    return torch.nn.functional.normalize(cache - mean, dim=-1)
+
+
 def read_teacher_cache(paths: Sequence[str | Path], image_ids: Sequence[str],
                        required: Sequence[int] | None = None) -> tuple[torch.Tensor, str]:
     """(2, len(image_ids), d) float32 ([0] plain, [1] mirrored) in the order of `image_ids`, and the

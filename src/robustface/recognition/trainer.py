@@ -36,7 +36,7 @@ from .model import FaceRecognizer, ModelSpec
 from .published import OBJECTIVE_PARTS, OBJECTIVE_SETTINGS, Context, Step, objective_class
 from .sface_net import load_sface_weights
 from .teacher import load_teacher, teacher_embeddings
-from .teacher_cache import read_teacher_cache
+from .teacher_cache import centre_teacher, read_teacher_cache
 from .validation import Validator
 
 # Settings that do not change what is learned: a resume may differ in these (and in `epochs`,
@@ -127,6 +127,8 @@ class Trainer:
                 embedder = load_teacher(self.teacher_id, str(s["device"]), teacher_model_path)
                 self.teacher_cache = teacher_embeddings(embedder, f"{self.teacher_id}:{embedder.name}", self.table,
                                                         train_rows, self.out_dir / "teacher_embeddings.pt").to(self.device)
+            if s["teacher_centering"]:
+                self.teacher_cache = centre_teacher(self.teacher_cache, train_rows)
             teacher_dim = self.teacher_cache.shape[-1]
             mode = s["kd_projection"]
             need = teacher_dim != s["embedding_dim"] if mode == "auto" else mode == "always"

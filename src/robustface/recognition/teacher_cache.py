@@ -1,4 +1,4 @@
-r"""`python -m robustface teacher-embed`: a pretrained teacher's embeddings of every aligned face.
+r"""`python -m robustface teacher-embed`: a pretrained teacher's embeddings of the aligned faces (all, or one split's).
 
     python -m robustface teacher-embed --teacher sface --aligned resources/lfw/aligned/shard-0000.h5 \
         --out resources/lfw/teacher/sface/shard-0000.h5 [--model-path PATH] [--batch-size 64] [--splits train]

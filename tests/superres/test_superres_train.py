@@ -182,6 +182,31 @@ def test_train_sr_errors_are_clear(tiny, tmp_path, capsys):
     assert "argument --params-json: not valid JSON" in capsys.readouterr().err
 
 
+@needs_lfw
+def test_adversarial_term_trains_its_discriminator_and_resumes_it(tiny, tmp_path):
+    aligned, _ = tiny
+    settings = {"steps": 4, "batch_size": 2, "val_every": 2, "val_faces": 3, "identity_weight": 0,
+                "adversarial_weight": 0.1, "device": "cpu", "torch_threads": 1}
+    trainer = SRTrainer("swinir_face", 16, "pil_bicubic", aligned, tmp_path, settings)
+    first_conv = trainer.adversarial.net.conv0.weight.detach().clone()
+    trainer.fit()
+    assert not torch.equal(first_conv, trainer.adversarial.net.conv0.weight)
+    rows = _rows(tmp_path / "loss.csv")
+    assert [int(r["step"]) for r in rows] == [0, 2, 4]
+    for r in rows[1:]:
+        assert float(r["adversarial"]) > 0 and float(r["discriminator"]) > 0
+        # the generator minimises L1 + 0.1 * GAN loss; selection (val_loss) leaves the GAN term out
+        assert float(r["train_loss"]) == pytest.approx(float(r["l1"]) + 0.1 * float(r["adversarial"]), rel=1e-5)
+        assert float(r["val_loss"]) == pytest.approx(float(r["val_l1"]), rel=1e-6)
+
+    resumed = SRTrainer("swinir_face", 16, "pil_bicubic", aligned, tmp_path, settings)
+    assert resumed.try_resume() and resumed.start_step == 4
+    for key, value in trainer.adversarial.state_dict()["net"].items():
+        assert torch.equal(value, resumed.adversarial.net.state_dict()[key]), key
+    with pytest.raises(TrainSettingsError, match="discriminator_lr must be > 0"):
+        resolve_train_settings({"adversarial_weight": 0.1, "discriminator_lr": 0}, "swinir_face")
+
+
 def test_registry_loader_says_how_to_get_a_trained_model():
     from robustface.superres import MissingWeightsError
 

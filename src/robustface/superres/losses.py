@@ -53,3 +53,44 @@ class PerceptualLoss(torch.nn.Module):
 
     def forward(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
         return self.lpips(sr * 2 - 1, hr * 2 - 1).flatten()
+
+
+class AdversarialTerm:
+    """Real-ESRGAN's GAN term: basicsr's U-Net discriminator with spectral norm, trained from scratch
+    alongside the SR network (its own Adam), vanilla GAN loss (BCE with logits, per pixel).
+
+    The generator step asks the discriminator, frozen, to call the SR face real; the discriminator
+    step then learns HR = real, SR (detached) = fake from the same batch, as basicsr's SRGANModel."""
+
+    DOWNSAMPLING = 8  # three stride-2 convolutions, mirrored by the skip connections
+
+    def __init__(self, device: torch.device, lr: float):
+        import robustface.compat  # noqa: F401  (before basicsr)
+        from basicsr.archs.discriminator_arch import UNetDiscriminatorSN
+
+        self.net = UNetDiscriminatorSN(3, 64, skip_connection=True).to(device)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(0.9, 0.99))
+
+    @staticmethod
+    def _bce(logits: torch.Tensor, real: bool) -> torch.Tensor:
+        target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+        return F.binary_cross_entropy_with_logits(logits.float(), target)
+
+    def generator_loss(self, sr: torch.Tensor) -> torch.Tensor:
+        self.net.requires_grad_(False)
+        return self._bce(self.net(sr), real=True)
+
+    def discriminator_step(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+        self.net.requires_grad_(True)
+        loss = self._bce(self.net(hr), real=True) + self._bce(self.net(sr.detach()), real=False)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
+    def state_dict(self) -> dict:
+        return {"net": self.net.state_dict(), "optimizer": self.optimizer.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])

@@ -10,8 +10,9 @@ degradation (robustface.degrade.degrade_batch, the function the degrade stage ru
 kind drawn afresh per step. The network runs exactly as at inference (SRModel.network_forward, then
 the bicubic resize to the HR size), so what is trained is what the superres stage runs.
 Loss: l1_weight * L1 + identity_weight * (1 - cos) through a frozen recognizer of ours
-(+ perceptual_weight * LPIPS). Validation on a fixed set of val-split faces (degraded as the degrade
-stage does) selects best.pt; loss.csv carries the `bicubic` SR baseline (degrade.upscale_bicubic) of the same faces.
+(+ perceptual_weight * LPIPS, + adversarial_weight * GAN loss through a U-Net discriminator trained
+alongside). Validation on a fixed set of val-split faces (degraded as the degrade stage does) selects
+best.pt by the loss without its GAN term (the discriminator moves, so its loss is no fixed yardstick); loss.csv carries the `bicubic` SR baseline (degrade.upscale_bicubic) of the same faces.
 
 Writes in --out-dir: best.pt ({'params' or 'params_ema': state dict, + provenance}), last.pt (resume),
 loss.csv, train_loss.png. Rerunning with the same --out-dir resumes from last.pt when settings match.
@@ -40,12 +41,12 @@ from robustface.device import training_device
 from robustface.h5io import open_shard, read_strings
 
 from .inference import SRModel, resize
-from .losses import IdentityLoss, PerceptualLoss, l1_loss, psnr
+from .losses import AdversarialTerm, IdentityLoss, PerceptualLoss, l1_loss, psnr
 from .registry import MODELS, get_entry
 from .train_settings import DEFAULTS, TrainSettingsError, train_layers_blocks, validate_settings
 from .weights import load_into, read_state_dict, sha256_file
 
-LOSS_COLUMNS = ["step", "train_loss", "l1", "identity", "perceptual", "val_loss", "val_l1", "val_identity",
+LOSS_COLUMNS = ["step", "train_loss", "l1", "identity", "perceptual", "adversarial", "discriminator", "val_loss", "val_l1", "val_identity",
                 "val_psnr", "val_psnr_bicubic", "val_idcos_lossnet", "val_idcos_lossnet_bicubic", "lr",
                 "img_per_s", "seconds"]
 RESUMABLE_DIFFERENCES = {"steps", "device", "torch_threads", "val_every"}
@@ -179,6 +180,13 @@ class SRTrainer:
                 self.notes.append(f"perceptual term skipped: {missing_backbone_reason(lpips_weights)}")
                 print(f"[train-sr] {self.notes[-1]}")
 
+        self.adversarial = None
+        if s["adversarial_weight"] > 0:
+            if self.hr_size % AdversarialTerm.DOWNSAMPLING:
+                raise TrainSettingsError(f"adversarial_weight > 0 needs an HR size divisible by {AdversarialTerm.DOWNSAMPLING} "
+                                         f"(the discriminator's U-Net), got {self.hr_size}")
+            self.adversarial = AdversarialTerm(self.device, s["discriminator_lr"])
+
         params = [p for p in self.network.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(params, lr=s["lr"], betas=(0.9, 0.99), weight_decay=s["weight_decay"])
         total, warmup = int(s["steps"]), int(s["warmup_steps"])
@@ -268,7 +276,11 @@ class SRTrainer:
     def train_step(self, step: int) -> dict[str, float]:
         lr, hr = self.batch(step)
         self.network.train()
-        parts = self.losses(self._forward(lr), hr)
+        sr = self._forward(lr)
+        parts = self.losses(sr, hr)
+        if self.adversarial is not None:
+            parts["adversarial"] = self.adversarial.generator_loss(sr)
+            parts["loss"] = parts["loss"] + self.settings["adversarial_weight"] * parts["adversarial"]
         loss = parts["loss"]
         if not torch.isfinite(loss):
             values = ", ".join(f"{k}={float(v):.4g}" for k, v in parts.items())
@@ -282,6 +294,8 @@ class SRTrainer:
         self.scheduler.step()
         if self.ema is not None:
             self.ema.update_parameters(self.network)
+        if self.adversarial is not None:
+            parts["discriminator"] = self.adversarial.discriminator_step(sr, hr)
         return {k: float(v.detach()) for k, v in parts.items()}
 
     # -------------------------------------------------------------------------------- checkpoints
@@ -299,6 +313,7 @@ class SRTrainer:
     def save_last(self, step: int) -> None:
         save_checkpoint({"fingerprint": self.fingerprint, "step": step, "best": self.best, "network": self.network.state_dict(),
                       "ema": self.ema.state_dict() if self.ema is not None else None,
+                      "discriminator": self.adversarial.state_dict() if self.adversarial is not None else None,
                       "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                       "history": self.history, "step_losses": self.step_losses}, self.out_dir / "last.pt")
 
@@ -309,6 +324,8 @@ class SRTrainer:
         self.network.load_state_dict(state["network"])
         if self.ema is not None and state["ema"] is not None:
             self.ema.load_state_dict(state["ema"])
+        if self.adversarial is not None:  # same fingerprint: the same adversarial_weight
+            self.adversarial.load_state_dict(state["discriminator"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.start_step, self.best = int(state["step"]), float(state["best"])
@@ -354,6 +371,7 @@ class SRTrainer:
         val_loss = val.get("loss", train_means.get("loss", math.inf))  # no val faces: the training loss
         row = {"step": step, "train_loss": train_means.get("loss", ""), "l1": train_means.get("l1", ""),
                "identity": train_means.get("identity", ""), "perceptual": train_means.get("perceptual", ""),
+               "adversarial": train_means.get("adversarial", ""), "discriminator": train_means.get("discriminator", ""),
                "val_loss": val.get("loss", ""), "val_l1": val.get("l1", ""), "val_identity": val.get("identity", ""),
                "val_psnr": val.get("psnr", ""), "val_psnr_bicubic": val.get("psnr_bicubic", ""),
                "val_idcos_lossnet": val.get("idcos", ""), "val_idcos_lossnet_bicubic": val.get("idcos_bicubic", ""),

@@ -22,6 +22,8 @@ DEFAULTS = {
     "l1_weight": 1.0,        # pixel loss (L1 on [0, 1] RGB at the HR size)
     "identity_weight": 0.1,  # 1 - cos(recognizer(SR), recognizer(HR)) through identity_model (frozen)
     "perceptual_weight": 0.0,  # LPIPS-Alex (needs metrics.lpips_backbone; skipped with a message when absent)
+    "adversarial_weight": 0.0,  # GAN term through a U-Net discriminator trained alongside (Real-ESRGAN uses 0.1)
+    "discriminator_lr": 1e-4,
     "init": True,            # start from the registry's init_from weights when the model has them
     "train_layers": "all",   # all | tail:K (only the last K blocks of the trunk and what follows are trained)
     "flip": True,
@@ -95,13 +97,15 @@ def validate_settings(s: dict) -> None:
     for key in ("steps", "batch_size", "val_every", "val_faces"):
         if not isinstance(s[key], int) or isinstance(s[key], bool) or s[key] < 1:
             raise TrainSettingsError(f"{key} must be an integer >= 1, got {s[key]!r}")
-    for key in ("lr", "weight_decay", "grad_clip", "l1_weight", "identity_weight", "perceptual_weight", "warmup_steps"):
+    for key in ("lr", "discriminator_lr", "weight_decay", "grad_clip", "l1_weight", "identity_weight", "perceptual_weight",
+                "adversarial_weight", "warmup_steps"):
         if not isinstance(s[key], (int, float)) or isinstance(s[key], bool) or not math.isfinite(s[key]) or s[key] < 0:
             raise TrainSettingsError(f"{key} must be a number >= 0, got {s[key]!r}")
     if not 0 <= s["ema"] < 1:
         raise TrainSettingsError(f"ema must be in [0, 1), got {s['ema']!r}")
-    if s["lr"] <= 0:
-        raise TrainSettingsError(f"lr must be > 0, got {s['lr']!r}")
+    for key in ("lr", "discriminator_lr"):
+        if s[key] <= 0:
+            raise TrainSettingsError(f"{key} must be > 0, got {s[key]!r}")
     if s["l1_weight"] + s["identity_weight"] + s["perceptual_weight"] <= 0:
         raise TrainSettingsError("at least one of l1_weight, identity_weight, perceptual_weight must be > 0")
     if s["scheduler"] not in SCHEDULERS:

@@ -66,6 +66,7 @@ class AdversarialTerm:
 
     def __init__(self, device: torch.device, lr: float):
         import robustface.compat  # noqa: F401  (before basicsr)
+
         from basicsr.archs.discriminator_arch import UNetDiscriminatorSN
 
         self.net = UNetDiscriminatorSN(3, 64, skip_connection=True).to(device)

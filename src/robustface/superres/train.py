@@ -12,7 +12,8 @@ the bicubic resize to the HR size), so what is trained is what the superres stag
 Loss: l1_weight * L1 + identity_weight * (1 - cos) through a frozen recognizer of ours
 (+ perceptual_weight * LPIPS, + adversarial_weight * GAN loss through a U-Net discriminator trained
 alongside). Validation on a fixed set of val-split faces (degraded as the degrade stage does) selects
-best.pt by the loss without its GAN term (the discriminator moves, so its loss is no fixed yardstick); loss.csv carries the `bicubic` SR baseline (degrade.upscale_bicubic) of the same faces.
+best.pt by the loss without its GAN term (the discriminator moves, so its loss is no fixed yardstick);
+loss.csv carries the `bicubic` SR baseline (degrade.upscale_bicubic) of the same faces.
 
 Writes in --out-dir: best.pt ({'params' or 'params_ema': state dict, + provenance}), last.pt (resume),
 loss.csv, train_loss.png. Rerunning with the same --out-dir resumes from last.pt when settings match.

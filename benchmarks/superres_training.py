@@ -1,5 +1,6 @@
 """`python -m benchmarks --sections train_sr`: cost of one train-sr step per model and LR resolution
-(batch of 8, identity loss on, degradation included), to size the `superres.train` budgets.
+(batch of 8, identity loss on, degradation included), to size the `superres.train` budgets, and
+what the GAN term (`adversarial_weight`: a discriminator forward/backward per step) adds to it.
 
 Wall seconds depend on what else runs on the machine; CPU seconds of the process (1 torch thread)
 much less so: on an idle 2-core box a step takes about cpu_seconds / 1.7 of wall time.
@@ -14,7 +15,7 @@ import torch
 
 from robustface.h5io import write_shard
 
-CONFIGS = [("swinir_face", "all"), ("rrdb_face", "tail:4"), ("rrdb_face", "all")]
+CONFIGS = [("swinir_face", "all", 0.0), ("swinir_face", "all", 0.1), ("rrdb_face", "tail:4", 0.0), ("rrdb_face", "all", 0.0)]
 
 
 def _faces(tmp: Path) -> list[str]:
@@ -36,12 +37,12 @@ def benchmark_training(tmp: Path, resolutions: tuple[int, ...] = (16, 32, 64), b
     torch.save({"model": FaceRecognizer(ModelSpec()).state_dict(), "spec": ModelSpec().to_dict()}, recognizer)
     threads = torch.get_num_threads()
     rows = []
-    for model, layers in CONFIGS:
+    for model, layers, adversarial in CONFIGS:
         for res in resolutions:
             settings = {"batch_size": batch_size, "torch_threads": 1, "device": "cpu", "train_layers": layers,
-                        "init": False, "val_faces": 4}
-            trainer = SRTrainer(model, res, "pil_bicubic", aligned, tmp / "train_sr_bench" / f"{model}_{res}", settings,
-                                identity_model=str(recognizer))
+                        "init": False, "val_faces": 4, "adversarial_weight": adversarial}
+            trainer = SRTrainer(model, res, "pil_bicubic", aligned, tmp / "train_sr_bench" / f"{model}_{res}_{adversarial}",
+                                settings, identity_model=str(recognizer))
             trainer.train_step(0)  # warm-up
             cpu, wall = [], []
             for step in range(1, steps + 1):
@@ -49,13 +50,21 @@ def benchmark_training(tmp: Path, resolutions: tuple[int, ...] = (16, 32, 64), b
                 trainer.train_step(step)
                 cpu.append(time.process_time() - c0)
                 wall.append(time.perf_counter() - w0)
-            rows.append({"model": model, "train_layers": layers, "res": res, "batch_size": batch_size,
-                         "trainable_parameters": trainer.trainable, "cpu_seconds_per_step": min(cpu),
-                         "wall_seconds_per_step": min(wall)})
-            print(f"train_sr {model} ({layers}) @ {res}px: {min(cpu):.2f} CPU-s / step of {batch_size}", flush=True)
+            rows.append({"model": model, "train_layers": layers, "adversarial_weight": adversarial, "res": res,
+                         "batch_size": batch_size, "trainable_parameters": trainer.trainable,
+                         "cpu_seconds_per_step": min(cpu), "wall_seconds_per_step": min(wall)})
+            print(f"train_sr {model} ({layers}, adversarial {adversarial}) @ {res}px: {min(cpu):.2f} CPU-s / step of {batch_size}",
+                  flush=True)
     torch.set_num_threads(threads)
-    return {"rows": rows, "torch_threads": 1, "cpu_budget": cpu_budget_estimate(rows),
+    return {"rows": rows, "torch_threads": 1, "cpu_budget": cpu_budget_estimate(rows), "gan_cost": gan_cost(rows),
             "note": "1 torch thread; idle 2-core wall time per step ~ cpu_seconds_per_step / 1.7"}
+
+
+def gan_cost(rows: list[dict]) -> list[dict]:
+    """CPU-s per step with the GAN term / without it, same model, layers and resolution, same run."""
+    plain = {(r["model"], r["train_layers"], r["res"]): r["cpu_seconds_per_step"] for r in rows if not r["adversarial_weight"]}
+    return [{"model": r["model"], "res": r["res"], "ratio": r["cpu_seconds_per_step"] / plain[(r["model"], r["train_layers"], r["res"])]}
+            for r in rows if r["adversarial_weight"] and (r["model"], r["train_layers"], r["res"]) in plain]
 
 
 def cpu_budget_estimate(rows: list[dict], config_path: Path = Path(__file__).resolve().parents[1] / "config.yaml",
@@ -70,7 +79,7 @@ def cpu_budget_estimate(rows: list[dict], config_path: Path = Path(__file__).res
     out = []
     for row in rows:
         settings = resolve_train_settings(train_cfg, row["model"], row["res"])
-        if settings["train_layers"] != row["train_layers"]:
+        if settings["train_layers"] != row["train_layers"] or settings["adversarial_weight"] != row["adversarial_weight"]:
             continue  # a configuration the budget does not use
         minutes = settings["steps"] * row["cpu_seconds_per_step"] / 1.7 / 60
         out.append({"model": row["model"], "res": row["res"], "steps": settings["steps"], "minutes": minutes,

@@ -3,14 +3,15 @@ import json
 from pathlib import Path
 
 import cv2
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from pngcheck import distinct_colours, read_rgb
+from pngcheck import colour_pixels, distinct_colours, read_rgb
 from robustface.h5io import write_shard
-from robustface.metrics import aggregate, grid, hr_embeddings, stage
+from robustface.metrics import aggregate, figure, grid, hr_embeddings, stage
 from robustface.metrics.image_quality import image_quality
 
 LFW = Path(__file__).resolve().parents[3] / "shared/data/lfw-devtrain"
@@ -180,6 +181,47 @@ def test_aggregate_rows_and_missing_models(tmp_path):
     bic16 = table[(table.model == "bicubic") & (table.res == 16)].iloc[0]  # faces k = 2, 3 of the rows above
     assert bic16.id_cos_dlib_mean == pytest.approx(0.2 + 0.4 * 2.5) and bic16.id_cos_dlib_std == pytest.approx(0.2)
     assert bic16.id_cos_mean == pytest.approx(0.5)
+
+
+def _per_face_rows(models: dict[str, float], resolutions=(16, 32, 64), n_faces: int = 20) -> pd.DataFrame:
+    """Per-face rows whose PSNR rises with the LR width and with the model's offset."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for model, offset in models.items():
+        for res in resolutions:
+            for k in range(n_faces):
+                rows.append({"image_id": f"A_{k}", "person": "A", "model": model, "variant": "clean", "res": res,
+                             "kernel": "bicubic", "hr_size": 112, "psnr_y": 20 + res / 8 + offset + rng.normal(),
+                             "ssim_y": 0.6 + res / 200, "psnr_rgb": 19 + res / 8, "lpips": np.nan, "id_cos": 0.4 + res / 100,
+                             "id_cos_dlib": 0.9, "recognizer": "sface", "notes": "lpips: missing weights: alexnet"})
+    return pd.DataFrame(rows)
+
+
+def test_sr_metrics_figure_one_panel_per_computed_metric(tmp_path):
+    per_face = tmp_path / "pf.csv"
+    _per_face_rows({"bicubic": 0.0, "swinir_face": 2.0}).to_csv(per_face, index=False)
+    missing = json.dumps([{"model": "gfpgan", "reason": "missing weights: GFPGANv1.4.pth"}])
+    out, fig_path = tmp_path / "sr_metrics.csv", tmp_path / "figures" / "sr_metrics.png"
+    assert aggregate.main(["--inputs", str(per_face), "--out", str(out), "--missing-json", missing,
+                           "--figure", str(fig_path), "--dataset", "lfw"]) == 0
+    table = pd.read_csv(out)
+    # LPIPS was never computed: no panel for it; the extra judge gets its own
+    assert [m for m, _ in figure.panels(table[table.status == "ok"])] == ["psnr_y", "ssim_y", "id_cos", "id_cos_dlib"]
+    assert figure.panels(table[table.status == "ok"])[2][1] == "identity cos (sface)"
+    img = read_rgb(fig_path)
+    tab10 = [tuple(round(255 * c) for c in matplotlib.colormaps["tab10"](i)[:3]) for i in range(3)]
+    bicubic_px, swinir_px, third_px = (colour_pixels(img, c) for c in tab10)
+    assert bicubic_px > 300 and swinir_px > 300  # both models drawn in 4 panels
+    assert third_px < 20  # gfpgan did not run: no line of a third colour
+    assert img.shape[1] > 4 * 400  # four panels side by side
+    assert not list(fig_path.parent.glob(".*tmp*"))
+
+
+def test_sr_metrics_figure_without_any_model_run(tmp_path):
+    missing = json.dumps([{"model": "gfpgan", "reason": "missing weights: GFPGANv1.4.pth"}])
+    out, fig_path = tmp_path / "sr_metrics.csv", tmp_path / "sr_metrics.png"
+    assert aggregate.main(["--out", str(out), "--missing-json", missing, "--figure", str(fig_path)]) == 0
+    assert read_rgb(fig_path).shape[0] > 100
 
 
 def test_sr_grid_png(shards, tmp_path):

@@ -64,7 +64,7 @@ def test_report_is_one_file_with_every_figure_and_table_of_the_run(report, sampl
     results = embedded_results(page)
     figures = figures_of_the_run(sample_run)
     method = next(iter(METHODS))
-    assert {"results/figures/sr_grid_clean.png", f"results/figures/sr_grid_{OCCLUSION}.png",
+    assert {"results/figures/sr_metrics.png", "results/figures/sr_grid_clean.png", f"results/figures/sr_grid_{OCCLUSION}.png",
             f"results/figures/occlusion/{OCCLUSION}.png", f"results/figures/verification/{method}/roc.png",
             f"results/figures/verification/{method}/accuracy_vs_threshold.png",
             f"results/models/{method}/train_loss.png"} <= figures

@@ -49,8 +49,10 @@ rule aggregate_sr_metrics:
         per_face=expand(rules.sr_metrics.output[0], model=SR_MODELS_RUN, variant=VARIANTS, res=RESOLUTIONS),
         rejects=REJECTS,
     output:
-        report("results/sr_metrics.csv", caption="../report/sr_metrics.rst", category="Super-resolution",
-               labels={"figure": "SR metrics table", "variant": "all"}),
+        table=report("results/sr_metrics.csv", caption="../report/sr_metrics.rst", category="Super-resolution",
+                     labels={"figure": "SR metrics table", "variant": "all"}),
+        figure=report("results/figures/sr_metrics.png", caption="../report/sr_metrics_figure.rst",
+                      category="Super-resolution", labels={"figure": "SR metrics by LR width", "variant": "all"}),
     params:
         missing=as_json(PLAN.sr_missing),
         dataset=DS,
@@ -59,8 +61,8 @@ rule aggregate_sr_metrics:
     conda:
         CONDA_ENV
     shell:
-        "python -m robustface aggregate-sr-metrics --inputs {input.per_face:q} --out {output:q}"
-        " --dataset {params.dataset:q} --rejects {input.rejects:q}"
+        "python -m robustface aggregate-sr-metrics --inputs {input.per_face:q} --out {output.table:q}"
+        " --figure {output.figure:q} --dataset {params.dataset:q} --rejects {input.rejects:q}"
         " --missing-json {params.missing:q} > {log:q} 2>&1"
 
 

@@ -2,6 +2,7 @@
 
     python -m robustface aggregate-sr-metrics --inputs per_face.csv [...] --out results/sr_metrics.csv
         [--missing-json missing.json] [--dataset NAME --rejects resources/NAME/aligned/rejects.csv]
+        [--figure results/figures/sr_metrics.png]
 
 `--missing-json` holds a list of {"model": ..., "reason": ...} (optionally "variant", "res")
 for models that could not run; each becomes a row with empty numbers and status = reason.
@@ -34,6 +35,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--missing-json", default=None, help='a JSON file or inline JSON: [{"model": ..., "reason": ...}, ...]')
     p.add_argument("--dataset", default="", help="dataset name written in every row")
     p.add_argument("--rejects", default=None, help="the dataset's merged rejects CSV (its row count is n_rejected)")
+    p.add_argument("--figure", default=None, help="also plot each metric against the LR width per model (PNG)")
     return p.parse_args(argv)
 
 
@@ -109,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
     table = aggregate(frames, missing, args.dataset, n_rejected)
     write_dataframe(table, args.out, float_format="%.6g")  # 6 significant digits: 30.2738 dB, 0.871345
     print(f"aggregate-sr-metrics: {len(table)} rows -> {args.out}")
+    if args.figure:
+        from .figure import plot_sr_metrics
+
+        plot_sr_metrics(table, args.figure, title=f"SR metrics, {args.dataset}" if args.dataset else "SR metrics")
+        print(f"aggregate-sr-metrics: figure -> {args.figure}")
     return 0
 
 

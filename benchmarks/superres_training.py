@@ -15,7 +15,9 @@ import torch
 
 from robustface.h5io import write_shard
 
-CONFIGS = [("swinir_face", "all", 0.0), ("swinir_face", "all", 0.1), ("rrdb_face", "tail:4", 0.0), ("rrdb_face", "all", 0.0)]
+# (model, train_layers, adversarial_weight, discriminator_features)
+CONFIGS = [("swinir_face", "all", 0.0, 64), ("swinir_face", "all", 0.1, 64), ("swinir_face", "all", 0.1, 32),
+           ("rrdb_face", "tail:4", 0.0, 64), ("rrdb_face", "all", 0.0, 64)]
 
 
 def _faces(tmp: Path) -> list[str]:
@@ -37,11 +39,11 @@ def benchmark_training(tmp: Path, resolutions: tuple[int, ...] = (16, 32, 64), b
     torch.save({"model": FaceRecognizer(ModelSpec()).state_dict(), "spec": ModelSpec().to_dict()}, recognizer)
     threads = torch.get_num_threads()
     rows = []
-    for model, layers, adversarial in CONFIGS:
+    for model, layers, adversarial, features in CONFIGS:
         for res in resolutions:
             settings = {"batch_size": batch_size, "torch_threads": 1, "device": "cpu", "train_layers": layers,
-                        "init": False, "val_faces": 4, "adversarial_weight": adversarial}
-            trainer = SRTrainer(model, res, "pil_bicubic", aligned, tmp / "train_sr_bench" / f"{model}_{res}_{adversarial}",
+                        "init": False, "val_faces": 4, "adversarial_weight": adversarial, "discriminator_features": features}
+            trainer = SRTrainer(model, res, "pil_bicubic", aligned, tmp / "train_sr_bench" / f"{model}_{res}_{adversarial}_{features}",
                                 settings, identity_model=str(recognizer))
             trainer.train_step(0)  # warm-up
             cpu, wall = [], []
@@ -50,10 +52,12 @@ def benchmark_training(tmp: Path, resolutions: tuple[int, ...] = (16, 32, 64), b
                 trainer.train_step(step)
                 cpu.append(time.process_time() - c0)
                 wall.append(time.perf_counter() - w0)
-            rows.append({"model": model, "train_layers": layers, "adversarial_weight": adversarial, "res": res,
+            rows.append({"model": model, "train_layers": layers, "adversarial_weight": adversarial,
+                         "discriminator_features": features if adversarial else None, "res": res,
                          "batch_size": batch_size, "trainable_parameters": trainer.trainable,
                          "cpu_seconds_per_step": min(cpu), "wall_seconds_per_step": min(wall)})
-            print(f"train_sr {model} ({layers}, adversarial {adversarial}) @ {res}px: {min(cpu):.2f} CPU-s / step of {batch_size}",
+            gan = f"adversarial {adversarial}, discriminator width {features}" if adversarial else "no GAN term"
+            print(f"train_sr {model} ({layers}, {gan}) @ {res}px: {min(cpu):.2f} CPU-s / step of {batch_size}",
                   flush=True)
     torch.set_num_threads(threads)
     return {"rows": rows, "torch_threads": 1, "cpu_budget": cpu_budget_estimate(rows), "gan_cost": gan_cost(rows),
@@ -61,9 +65,11 @@ def benchmark_training(tmp: Path, resolutions: tuple[int, ...] = (16, 32, 64), b
 
 
 def gan_cost(rows: list[dict]) -> list[dict]:
-    """CPU-s per step with the GAN term / without it, same model, layers and resolution, same run."""
+    """CPU-s per step with the GAN term / without it, same model, layers and resolution, same run,
+    per discriminator width."""
     plain = {(r["model"], r["train_layers"], r["res"]): r["cpu_seconds_per_step"] for r in rows if not r["adversarial_weight"]}
-    return [{"model": r["model"], "res": r["res"], "ratio": r["cpu_seconds_per_step"] / plain[(r["model"], r["train_layers"], r["res"])]}
+    return [{"model": r["model"], "res": r["res"], "discriminator_features": r.get("discriminator_features"),
+             "ratio": r["cpu_seconds_per_step"] / plain[(r["model"], r["train_layers"], r["res"])]}
             for r in rows if r["adversarial_weight"] and (r["model"], r["train_layers"], r["res"]) in plain]
 
 

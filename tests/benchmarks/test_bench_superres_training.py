@@ -23,6 +23,10 @@ def test_cpu_budget_estimate_uses_each_resolutions_steps_and_the_budgets_layers(
 
 
 def test_gan_cost_pairs_each_gan_row_with_its_plain_twin():
-    rows = [{"model": "swinir_face", "train_layers": "all", "adversarial_weight": w, "res": r, "cpu_seconds_per_step": c}
-            for w, r, c in ((0.0, 16, 2.0), (0.1, 16, 3.0), (0.0, 32, 4.0), (0.1, 32, 5.0), (0.1, 64, 9.0))]
-    assert gan_cost(rows) == [{"model": "swinir_face", "res": 16, "ratio": 1.5}, {"model": "swinir_face", "res": 32, "ratio": 1.25}]
+    rows = [{"model": "swinir_face", "train_layers": "all", "adversarial_weight": w, "discriminator_features": f,
+             "res": r, "cpu_seconds_per_step": c}
+            for w, f, r, c in ((0.0, None, 16, 2.0), (0.1, 64, 16, 3.0), (0.1, 32, 16, 2.5), (0.0, None, 32, 4.0),
+                               (0.1, 64, 32, 5.0), (0.1, 64, 64, 9.0))]
+    assert gan_cost(rows) == [{"model": "swinir_face", "res": 16, "discriminator_features": 64, "ratio": 1.5},
+                              {"model": "swinir_face", "res": 16, "discriminator_features": 32, "ratio": 1.25},
+                              {"model": "swinir_face", "res": 32, "discriminator_features": 64, "ratio": 1.25}]

@@ -17,6 +17,7 @@ from robustface.h5io import read_attrs, read_shard, write_shard
 from robustface.planning.plan import Plan
 from robustface.planning.train_sr import TrainSRPlan
 from robustface.superres import load_model
+from robustface.superres.losses import AdversarialTerm
 from robustface.superres.train import SRTrainer, freeze_head
 from robustface.superres.train import main as train_sr_main
 from robustface.superres.train_settings import TrainSettingsError, resolve_train_settings
@@ -205,6 +206,18 @@ def test_adversarial_term_trains_its_discriminator_and_resumes_it(tiny, tmp_path
         assert torch.equal(value, resumed.adversarial.net.state_dict()[key]), key
     with pytest.raises(TrainSettingsError, match="discriminator_lr must be > 0"):
         resolve_train_settings({"adversarial_weight": 0.1, "discriminator_lr": 0}, "swinir_face")
+
+
+def test_discriminator_width_is_a_setting():
+    wide = AdversarialTerm(torch.device("cpu"), 1e-4)
+    narrow = AdversarialTerm(torch.device("cpu"), 1e-4, features=16)
+    assert wide.net.conv0.weight.shape[0] == 64 and narrow.net.conv0.weight.shape[0] == 16
+    count = lambda term: sum(p.numel() for p in term.net.parameters())  # noqa: E731
+    assert count(wide) > 10 * count(narrow)  # the convolutions scale with features squared
+    assert narrow.net(torch.rand(2, 3, 112, 112)).shape == (2, 1, 112, 112)  # a per-pixel real/fake map
+    assert resolve_train_settings({"discriminator_features": 32}, "swinir_face")["discriminator_features"] == 32
+    with pytest.raises(TrainSettingsError, match="discriminator_features must be an integer >= 1"):
+        resolve_train_settings({"discriminator_features": 0}, "swinir_face")
 
 
 def test_registry_loader_says_how_to_get_a_trained_model():

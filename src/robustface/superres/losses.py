@@ -64,12 +64,12 @@ class AdversarialTerm:
 
     DOWNSAMPLING = 8  # three stride-2 convolutions, mirrored by the skip connections
 
-    def __init__(self, device: torch.device, lr: float):
+    def __init__(self, device: torch.device, lr: float, features: int = 64):
         import robustface.compat  # noqa: F401  (before basicsr)
 
         from basicsr.archs.discriminator_arch import UNetDiscriminatorSN
 
-        self.net = UNetDiscriminatorSN(3, 64, skip_connection=True).to(device)
+        self.net = UNetDiscriminatorSN(3, features, skip_connection=True).to(device)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr, betas=(0.9, 0.99))
 
     @staticmethod

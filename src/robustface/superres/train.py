@@ -186,7 +186,7 @@ class SRTrainer:
             if self.hr_size % AdversarialTerm.DOWNSAMPLING:
                 raise TrainSettingsError(f"adversarial_weight > 0 needs an HR size divisible by {AdversarialTerm.DOWNSAMPLING} "
                                          f"(the discriminator's U-Net), got {self.hr_size}")
-            self.adversarial = AdversarialTerm(self.device, s["discriminator_lr"])
+            self.adversarial = AdversarialTerm(self.device, s["discriminator_lr"], s["discriminator_features"])
 
         params = [p for p in self.network.parameters() if p.requires_grad]
         self.optimizer = torch.optim.Adam(params, lr=s["lr"], betas=(0.9, 0.99), weight_decay=s["weight_decay"])

@@ -24,6 +24,7 @@ DEFAULTS = {
     "perceptual_weight": 0.0,  # LPIPS-Alex (needs metrics.lpips_backbone; skipped with a message when absent)
     "adversarial_weight": 0.0,  # GAN term through a U-Net discriminator trained alongside (Real-ESRGAN uses 0.1)
     "discriminator_lr": 1e-4,
+    "discriminator_features": 64,  # U-Net discriminator width (Real-ESRGAN: 64); its cost grows with the square
     "init": True,            # start from the registry's init_from weights when the model has them
     "train_layers": "all",   # all | tail:K (only the last K blocks of the trunk and what follows are trained)
     "flip": True,
@@ -94,7 +95,7 @@ def resolve_train_settings(train_cfg: dict | None, model: str, res: int | None =
 
 def validate_settings(s: dict) -> None:
     _check_keys("train-sr settings", s, set(DEFAULTS))
-    for key in ("steps", "batch_size", "val_every", "val_faces"):
+    for key in ("steps", "batch_size", "val_every", "val_faces", "discriminator_features"):
         if not isinstance(s[key], int) or isinstance(s[key], bool) or s[key] < 1:
             raise TrainSettingsError(f"{key} must be an integer >= 1, got {s[key]!r}")
     for key in ("lr", "discriminator_lr", "weight_decay", "grad_clip", "l1_weight", "identity_weight", "perceptual_weight",

@@ -51,5 +51,6 @@ rule all:
         expand(rules.sr_grid.output[0], variant=VARIANTS),
         rules.occlusion_report.output.stats if OCC_TYPES else [],
         rules.aggregate_verification.output.metrics,
+        rules.sr_identity.output,
         rules.method_comparison.output.table,
     default_target: True

@@ -14,9 +14,11 @@ REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 OCCLUSION = "sunglasses"
 METHODS = {"arcface_clean": {}}
-# SR table and grids, occlusion stats and sheets, training, verification table and figures, method comparison
+# SR table and grids, occlusion stats and sheets, training, verification table and figures, method comparison,
+# the SR identity table
 TARGETS = ["results/sr_metrics.csv", "results/figures/sr_grid_clean.png", f"results/figures/sr_grid_{OCCLUSION}.png",
-           "results/occlusion_stats.csv", "results/verification_metrics.csv", "results/method_comparison.csv"]
+           "results/occlusion_stats.csv", "results/verification_metrics.csv", "results/method_comparison.csv",
+           "results/sr_identity.csv"]
 
 # test_config.yaml: overrides merged into config.yaml (tests edit and restore it)
 SMALL = {

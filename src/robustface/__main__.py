@@ -29,6 +29,7 @@ STAGES = {
     "aggregate-verification": "robustface.verification.aggregate",
     "method-eval": "robustface.verification.method_eval",
     "method-comparison": "robustface.verification.comparison",
+    "sr-identity": "robustface.metrics.sr_identity",
 }
 
 

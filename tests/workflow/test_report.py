@@ -18,7 +18,7 @@ from headless import Chromium, chromium_path
 from pngcheck import distinct_colours, non_white_fraction, read_rgb
 from sample_run import METHODS, OCCLUSION, TARGETS, snakemake
 
-TABLES = ["results/sr_metrics.csv", "results/occlusion_stats.csv", "results/verification_metrics.csv"]
+TABLES = ["results/sr_metrics.csv", "results/occlusion_stats.csv", "results/verification_metrics.csv", "results/sr_identity.csv"]
 # CI sets this (.ci/run): there a missing browser is a failure, not a skip
 REQUIRE_CHROMIUM = os.environ.get("ROBUSTFACE_REQUIRE_CHROMIUM") == "1"
 
@@ -64,7 +64,8 @@ def test_report_is_one_file_with_every_figure_and_table_of_the_run(report, sampl
     results = embedded_results(page)
     figures = figures_of_the_run(sample_run)
     method = next(iter(METHODS))
-    assert {"results/figures/sr_metrics.png", "results/figures/sr_grid_clean.png", f"results/figures/sr_grid_{OCCLUSION}.png",
+    assert {"results/figures/sr_metrics.png", "results/figures/sr_identity.png", "results/figures/sr_grid_clean.png",
+            f"results/figures/sr_grid_{OCCLUSION}.png",
             f"results/figures/occlusion/{OCCLUSION}.png", f"results/figures/verification/{method}/roc.png",
             f"results/figures/verification/{method}/accuracy_vs_threshold.png",
             f"results/models/{method}/train_loss.png"} <= figures

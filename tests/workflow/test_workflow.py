@@ -59,6 +59,27 @@ def test_method_comparison_reuses_the_embeddings_verify_saved(finished_run):
         assert reused > 0 and embedded < reused, log  # only the UI-centre faces and any gallery face verify did not embed
 
 
+def test_sr_identity_puts_each_judges_sr_hr_accuracy_beside_the_image_metrics(finished_run):
+    import pandas as pd
+
+    table = pd.read_csv(finished_run / "results/sr_identity.csv")
+    verification = pd.read_csv(finished_run / "results/verification_metrics.csv", dtype={"type_or_model": str})
+    sr_metrics = pd.read_csv(finished_run / "results/sr_metrics.csv")
+    assert set(table["judge"]) == {"sface"}  # the pretrained reference; the trained arcface_clean judges nothing
+    for model in ("bicubic", "realesrgan"):
+        row = table[(table["model"] == model) & (table["res"] == 16)].iloc[0]
+        verified = verification[(verification["method"] == "sface") & (verification["condition"] == "sr-hr")
+                                & (verification["type_or_model"] == model)].iloc[0]
+        assert row["sr_hr_acc"] == verified["acc_mean"] and row["pairs_scored"] == verified["pairs_scored"]
+        measured = sr_metrics[(sr_metrics["model"] == model) & (sr_metrics["variant"] == "clean")].iloc[0]
+        assert row["psnr_y"] == measured["psnr_y_mean"] and row["id_cos"] == measured["id_cos_mean"]
+    realesrgan = table[table["model"] == "realesrgan"].iloc[0]
+    bicubic = table[table["model"] == "bicubic"].iloc[0]
+    assert realesrgan["d_acc_vs_bicubic"] == pytest.approx(realesrgan["sr_hr_acc"] - bicubic["sr_hr_acc"])
+    assert "GFPGANv1.4.pth" in table[table["model"] == "gfpgan"].iloc[0]["status"]
+    assert (finished_run / "results/figures/sr_identity.png").stat().st_size > 10_000
+
+
 def test_noop_rerun_does_nothing(finished_run):
     proc = snakemake(finished_run, "results/sr_metrics.csv")
     assert proc.returncode == 0

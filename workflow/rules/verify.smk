@@ -109,3 +109,27 @@ rule aggregate_verification:
     shell:
         "python -m robustface aggregate-verification --inputs {input.metrics:q} --out {output.metrics:q}"
         " --loss {params.loss} {params.loss_figure} > {log:q} 2>&1"
+
+
+# Does SR make a small face recognisable: image metrics, identity cosine and SR-HR verification per
+# SR model x LR width, side by side for each pretrained judge (never the SR identity loss network).
+rule sr_identity:
+    input:
+        sr_metrics=rules.aggregate_sr_metrics.output.table,
+        verification=rules.aggregate_verification.output.metrics,
+    output:
+        table=report("results/sr_identity.csv", caption="../report/sr_identity.rst", category="Super-resolution",
+                     labels={"figure": "SR identity table", "variant": "clean"}),
+        figure=report("results/figures/sr_identity.png", caption="../report/sr_identity_figure.rst",
+                      category="Super-resolution", labels={"figure": "SR-HR verification by LR width", "variant": "clean"}),
+    params:
+        judges=VERIFY.references,
+        dataset=DS,
+    log:
+        "logs/sr_identity.log",
+    conda:
+        CONDA_ENV
+    shell:
+        "python -m robustface sr-identity --sr-metrics {input.sr_metrics:q} --verification {input.verification:q}"
+        " --judges {params.judges:q} --out {output.table:q} --figure {output.figure:q} --dataset {params.dataset:q}"
+        " > {log:q} 2>&1"

@@ -29,6 +29,8 @@ class VerifyPlan:
         # pretrained reference rows: verification.references, default the SR metrics' recognizer
         references = self.cfg.get("references") or [config["metrics"]["recognizer"]]
         self.methods = self.trained + [m for m in references if m not in self.trained]
+        # the independent judges of the SR identity table: pretrained, never trained in this DAG
+        self.references = [m for m in self.methods if m not in self.trained]
         self.recognizer = config["metrics"]["recognizer"]
         self.recognizer_model = config["metrics"].get("recognizer_model")
         self.pairs = default_pairs(config)  # None: every pair among the aligned faces (small sets)

@@ -365,6 +365,11 @@ class SRTrainer:
         if not (self.out_dir / "best.pt").is_file():
             raise RuntimeError("training finished without a best.pt (steps = 0?)")
         self.write_reports()
+        best_row = next((r for r in self.history if r["val_loss"] != "" and r["val_loss"] == self.best), None)
+        verdict = against_bicubic(best_row) if best_row else None
+        if verdict:
+            print(f"[train-sr] WARNING: {self.model_name}@{self.res}: best.pt (step {best_row['step']}) {verdict}; "
+                  f"more steps (superres.train.models.{self.model_name}.steps) or the gpu budget may close the gap")
         return {"steps": steps, "best": self.best, "history": self.history}
 
     def checkpoint(self, step: int, train_means: dict, img_per_s: float, seconds: float) -> None:
@@ -388,6 +393,17 @@ class SRTrainer:
     def write_reports(self) -> None:
         write_csv(self.out_dir / "loss.csv", self.history, LOSS_COLUMNS, extrasaction="raise")
         plot_training(self.history, self.step_losses, self.out_dir / "train_loss.png", f"{self.model_name} @ {self.res} px")
+
+
+def against_bicubic(row: dict) -> str | None:
+    """What the model loses to bicubic on the val faces (PSNR, the loss network's identity cosine),
+    or None when it matches or beats bicubic on both."""
+    losses = []
+    for metric, label, unit in (("val_psnr", "PSNR", " dB"), ("val_idcos_lossnet", "identity cos (loss network)", "")):
+        ours, bicubic = row.get(metric, ""), row.get(f"{metric}_bicubic", "")
+        if ours != "" and bicubic != "" and float(ours) < float(bicubic):
+            losses.append(f"{label} {float(ours):.4g} vs {float(bicubic):.4g}{unit}")
+    return f"stays below bicubic on the val faces: {', '.join(losses)}" if losses else None
 
 
 def lr_factor(step: int, total: int, warmup: int, scheduler: str) -> float:

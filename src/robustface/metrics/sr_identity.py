@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 from ..atomic import save_figure, write_dataframe  # noqa: E402
 
 BASELINE_MODEL = "bicubic"
+DODGE_LOG2 = 0.03  # horizontal offset between models at one LR width, in log2 units
 IMAGE_METRICS = {"psnr_y": "psnr_y_mean", "ssim_y": "ssim_y_mean", "lpips": "lpips_mean"}
 COLUMNS = ["model", "res", "judge", "status", "n_faces", *IMAGE_METRICS, "id_cos", "pairs_scored",
            "sr_hr_acc", "sr_hr_acc_std", "lr_hr_acc", "d_acc_vs_lr_hr", "d_acc_vs_bicubic"]
@@ -84,12 +85,14 @@ def plot_sr_identity(table: pd.DataFrame, path: str | os.PathLike, title: str = 
         rows = verified[verified["judge"] == judge]
         for model, by_model in rows.groupby("model", sort=True):
             by_model = by_model.sort_values("res")
-            ax.errorbar(by_model["res"], by_model["sr_hr_acc"], yerr=by_model["sr_hr_acc_std"], label=model,
-                        color=plt.get_cmap("tab10")(models.index(model) % 10), marker="o", markersize=4,
+            index = models.index(model)
+            dodge = 2.0 ** (DODGE_LOG2 * (index - (len(models) - 1) / 2))  # overlapping error bars side by side
+            ax.errorbar(by_model["res"] * dodge, by_model["sr_hr_acc"], yerr=by_model["sr_hr_acc_std"], label=model,
+                        color=plt.get_cmap("tab10")(index % 10), marker="o", markersize=4,
                         linewidth=1.4, capsize=3)
         no_sr = table[(table["judge"] == judge)].dropna(subset=["lr_hr_acc"]).drop_duplicates("res").sort_values("res")
         if len(no_sr):
-            ax.plot(no_sr["res"], no_sr["lr_hr_acc"], "k--", linewidth=1, label="LR-HR, no SR")
+            ax.plot(no_sr["res"], no_sr["lr_hr_acc"], "k--", marker="x", markersize=7, linewidth=1, label="LR-HR, no SR")
         resolutions = sorted(set(rows["res"]) | set(no_sr["res"]))
         if resolutions:
             ax.set_xscale("log", base=2)

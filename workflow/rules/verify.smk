@@ -119,11 +119,12 @@ rule sr_identity:
         verification=rules.aggregate_verification.output.metrics,
     output:
         table=report("results/sr_identity.csv", caption="../report/sr_identity.rst", category="Super-resolution",
-                     labels={"figure": "SR identity table", "variant": "clean"}),
+                     labels={"figure": "SR identity table", "variant": VERIFY.variant}),
         figure=report("results/figures/sr_identity.png", caption="../report/sr_identity_figure.rst",
-                      category="Super-resolution", labels={"figure": "SR-HR verification by LR width", "variant": "clean"}),
+                      category="Super-resolution", labels={"figure": "SR-HR verification by LR width", "variant": VERIFY.variant}),
     params:
         judges=VERIFY.references,
+        variant=VERIFY.variant,
         dataset=DS,
     log:
         "logs/sr_identity.log",
@@ -131,5 +132,6 @@ rule sr_identity:
         CONDA_ENV
     shell:
         "python -m robustface sr-identity --sr-metrics {input.sr_metrics:q} --verification {input.verification:q}"
-        " --judges {params.judges:q} --out {output.table:q} --figure {output.figure:q} --dataset {params.dataset:q}"
+        " --judges {params.judges:q} --variant {params.variant:q} --out {output.table:q} --figure {output.figure:q}"
+        " --dataset {params.dataset:q}"
         " > {log:q} 2>&1"

@@ -42,6 +42,13 @@ def _ci95(rows: pd.DataFrame, metric: str) -> np.ndarray:
     return Z95 * rows[std_column].to_numpy(float) / np.sqrt(np.maximum(rows["n"].to_numpy(float), 1.0))
 
 
+def lr_width_axis(ax, resolutions) -> None:
+    """The LR face width on a log2 axis, one tick per measured width."""
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(resolutions, [f"{r:g} px" for r in resolutions])
+    ax.minorticks_off()
+
+
 def plot_sr_metrics(table: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:
     """Mean ± 95 % CI per model (colour) and variant (line style) against the LR width.
     Models that did not run (status other than ok) are named under the figure instead."""
@@ -60,9 +67,7 @@ def plot_sr_metrics(table: pd.DataFrame, path: str | os.PathLike, title: str = "
                         color=plt.get_cmap("tab10")(models.index(model) % 10),
                         linestyle=VARIANT_LINESTYLES[variants.index(variant) % len(VARIANT_LINESTYLES)],
                         marker="o", markersize=4, linewidth=1.4, capsize=3)
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(resolutions, [f"{r:g} px" for r in resolutions])
-        ax.minorticks_off()
+        lr_width_axis(ax, resolutions)
         ax.set_xlabel("LR face width")
         ax.set_title(panel_title, fontsize=10)
         ax.grid(True, alpha=0.3)

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from ..atomic import save_figure, write_dataframe  # noqa: E402
+from .figure import lr_width_axis  # noqa: E402
 
 BASELINE_MODEL = "bicubic"
 DODGE_LOG2 = 0.03  # horizontal offset between models at one LR width, in log2 units
@@ -95,9 +96,7 @@ def plot_sr_identity(table: pd.DataFrame, path: str | os.PathLike, title: str = 
             ax.plot(no_sr["res"], no_sr["lr_hr_acc"], "k--", marker="x", markersize=7, linewidth=1, label="LR-HR, no SR")
         resolutions = sorted(set(rows["res"]) | set(no_sr["res"]))
         if resolutions:
-            ax.set_xscale("log", base=2)
-            ax.set_xticks(resolutions, [f"{r:g} px" for r in resolutions])
-            ax.minorticks_off()
+            lr_width_axis(ax, resolutions)
         else:
             ax.text(0.5, 0.5, "no SR-HR verification in this run", ha="center", va="center", transform=ax.transAxes)
         ax.set_xlabel("LR face width")

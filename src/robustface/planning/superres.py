@@ -82,7 +82,7 @@ class SuperresPlan:
     def sr_purposes(self, model: str, variant: str, res) -> list[str]:
         """Who reads SR faces of a variant: the SR metrics (every variant); verification's sr-hr
         conditions (clean probes, at verification.sr_resolutions)."""
-        verified = variant == "clean" and (model, int(res)) in self.verify_plan.sr
+        verified = variant == self.verify_plan.variant and (model, int(res)) in self.verify_plan.sr
         return ["metrics"] + (["verification"] if verified else [])
 
     @functools.cached_property

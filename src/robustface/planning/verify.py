@@ -17,6 +17,8 @@ VERIFY_GROUPS = ("occluded", "lr")
 
 
 class VerifyPlan:
+    variant = "clean"  # the variant whose LR and SR faces the lr-* and sr-hr conditions use
+
     def __init__(self, plan: Plan):
         config = plan.config
         self.plan = plan
@@ -28,9 +30,9 @@ class VerifyPlan:
         self.models_dir = self.cfg.get("models_dir") or paths.MODELS_DIR
         # pretrained reference rows: verification.references, default the SR metrics' recognizer
         references = self.cfg.get("references") or [config["metrics"]["recognizer"]]
-        self.methods = self.trained + [m for m in references if m not in self.trained]
-        # the independent judges of the SR identity table: pretrained, never trained in this DAG
-        self.references = [m for m in self.methods if m not in self.trained]
+        # pretrained, never trained in this DAG: also the independent judges of the SR identity table
+        self.references = [m for m in references if m not in self.trained]
+        self.methods = self.trained + self.references
         self.recognizer = config["metrics"]["recognizer"]
         self.recognizer_model = config["metrics"].get("recognizer_model")
         self.pairs = default_pairs(config)  # None: every pair among the aligned faces (small sets)
@@ -71,7 +73,7 @@ class VerifyPlan:
     def _files(self, groups: Sequence[str] = ALL_GROUPS, sr_model: str | None = None) -> dict:
         p = self.plan
         sr = [(m, r) for m, r in self.sr if sr_model in (None, m)]
-        files = {"occluded": p.occluded_items(self.occ), "lr": p.lr_items("clean", self.res), "sr": p.sr_items("clean", sr)}
+        files = {"occluded": p.occluded_items(self.occ), "lr": p.lr_items(self.variant, self.res), "sr": p.sr_items(self.variant, sr)}
         return {k: v for k, v in files.items() if k in groups}
 
     def _common_inputs(self, method: str) -> dict:
